@@ -1,0 +1,63 @@
+# BinaryMoS simulator. `make report` runs the chapters and writes Figures/report.html;
+# `make test` runs the tests and a smoke run of the whole report pipeline.
+
+PROFILE ?= quick
+CORPUS  ?= synthetic
+THREADS ?= $(shell nproc)
+FIGURES ?= Figures
+
+SWIFT   ?= swift
+BUILD    = $(SWIFT) build -c release
+BIN      = .build/release
+# One folder per corpus and profile, so switching either never mixes results.
+TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
+RUN     := $(FIGURES)/runs/$(TAG)
+TEACHER := $(RUN)/teacher.safetensors
+CHAPTERS = FirstLook
+CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
+
+.PHONY: all deps build test report smoke clean help
+all: report
+
+help:
+	@echo "make report [PROFILE=quick|paper|smoke] [CORPUS=synthetic|PATH] [THREADS=N]"
+	@echo "make test     unit tests, then the report pipeline on the smoke profile"
+	@echo "make deps     check (and as root install) the Debian packages"
+	@echo "make clean    remove Figures/ output (keeps Figures/README.md)"
+
+deps:
+	@bash .ci/deps
+
+build: deps
+	$(BUILD)
+
+# The teacher is trained once per corpus and profile and shared by the chapters.
+$(TEACHER): | build
+	$(BIN)/mos train --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $@
+
+# A chapter: run it, then render the gnuplot scripts it wrote to SVG.
+$(RUN)/%/.done: $(TEACHER) Chapters/%/main.swift | build
+	@mkdir -p $(@D)
+	$(BIN)/$(shell echo $* | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr A-Z a-z) \
+	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D)
+	@cd $(@D) && for gp in *.gp; do [ -e "$$gp" ] && gnuplot "$$gp" || true; done
+	@touch $@
+
+$(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) | build
+	$(BIN)/mos weave --out $@ \
+	  --meta "corpus=$(CORPUS)" --meta "profile=$(PROFILE)" --meta "threads=$(THREADS)" \
+	  --meta "commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+	  --meta "date=$$(date -u +%Y-%m-%dT%H:%MZ)" \
+	  --meta "machine=$$(uname -m), $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
+	  $(foreach c,$(CHAPTERS),Chapters/$(c)/main.swift=$(RUN)/$(c))
+
+report: $(FIGURES)/report.html
+	@echo "report: $(FIGURES)/report.html"
+
+test: build
+	$(SWIFT) test -c release
+	$(MAKE) --no-print-directory report PROFILE=smoke FIGURES=.build/smoke-report
+	@test -s .build/smoke-report/report.html && echo "smoke report: .build/smoke-report/report.html"
+
+clean:
+	find $(FIGURES) -mindepth 1 ! -name README.md -delete

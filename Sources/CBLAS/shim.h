@@ -1,0 +1,2 @@
+// OpenBLAS: CBLAS for dense products, plus its thread-count controls.
+#include <cblas.h>

@@ -1,0 +1,55 @@
+/// Fixed-length windows of the corpus as next-byte prediction examples:
+/// inputs = bytes[s ..< s+length], targets = bytes[s+1 ... s+length].
+extension Corpus {
+    /// `batch` windows at random starts inside the training range, row-major
+    /// [batch, length]. Targets never reach past the training range.
+    public func trainingBatch(batch: Int, length: Int, using rng: inout SeededGenerator)
+        -> (inputs: [Int32], targets: [Int32])
+    {
+        windows(at: trainingStarts(batch: batch, length: length, using: &rng), length: length)
+    }
+
+    /// The random window starts behind `trainingBatch`: uniform over every start
+    /// whose window of length + 1 bytes lies inside the training range.
+    public func trainingStarts(batch: Int, length: Int, using rng: inout SeededGenerator) -> [Int] {
+        precondition(batch > 0 && length > 0)
+        let choices = trainRange.count - length
+        precondition(choices > 0, "training range (\(trainRange.count) bytes) too short for length \(length)")
+        return (0..<batch).map { _ in trainRange.lowerBound + rng.below(choices) }
+    }
+
+    /// Start offsets of non-overlapping windows of length + 1 bytes inside the
+    /// validation range; with a `limit`, at most that many, spread evenly.
+    public func validationWindows(length: Int, limit: Int? = nil) -> [Int] {
+        precondition(length > 0)
+        let count = validationRange.count / (length + 1)
+        let kept = min(count, max(0, limit ?? count))
+        // Window k of `kept` is window k * count / kept of all: evenly spread, and
+        // all of them when nothing is cut.
+        return (0..<kept).map { k in
+            validationRange.lowerBound + (k * count / kept) * (length + 1)
+        }
+    }
+
+    /// Inputs and targets of the windows starting at `starts`, row-major [starts.count, length].
+    public func windows(at starts: [Int], length: Int) -> (inputs: [Int32], targets: [Int32]) {
+        var inputs: [Int32] = []
+        var targets: [Int32] = []
+        inputs.reserveCapacity(starts.count * length)
+        targets.reserveCapacity(starts.count * length)
+        for start in starts {
+            precondition(start >= 0 && start + length < bytes.count, "window at \(start) out of range")
+            for i in start..<(start + length) {
+                inputs.append(Int32(bytes[i]))
+                targets.append(Int32(bytes[i + 1]))
+            }
+        }
+        return (inputs, targets)
+    }
+
+    /// Byte positions predicted by those windows (same order as the targets),
+    /// e.g. for `floorBitsPerByte(at:)`.
+    public func targetPositions(of starts: [Int], length: Int) -> [Int] {
+        starts.flatMap { ($0 + 1)...($0 + length) }
+    }
+}

@@ -1,0 +1,86 @@
+import CBLAS
+
+// Dense products of a linear layer, y = x·Wᵀ, and their two backward products.
+// Activations are row-major [rows, features]; a weight is [out, in] as in the
+// paper (W is n × m). The fast versions call OpenBLAS on contiguous chunks
+// split across threads; the naive versions beside them are the reference the
+// tests compare against.
+
+public typealias FloatPointer = UnsafeMutablePointer<Float>
+public typealias ConstFloatPointer = UnsafePointer<Float>
+
+/// out[rows, n] = x[rows, m] · W[n, m]ᵀ   (accumulates into out when `accumulate`)
+public func matmulForward(_ out: FloatPointer, _ x: ConstFloatPointer, _ w: ConstFloatPointer,
+                          rows: Int, inFeatures m: Int, outFeatures n: Int, accumulate: Bool = false) {
+    parallelChunks(rows, minimumChunk: 16) { r in
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r.count), Int32(n), Int32(m),
+                    1, x + r.lowerBound * m, Int32(m), w, Int32(m),
+                    accumulate ? 1 : 0, out + r.lowerBound * n, Int32(n))
+    }
+}
+
+/// dx[rows, m] (+)= dout[rows, n] · W[n, m]
+public func matmulBackwardInput(_ dx: FloatPointer, _ dout: ConstFloatPointer, _ w: ConstFloatPointer,
+                                rows: Int, inFeatures m: Int, outFeatures n: Int, accumulate: Bool) {
+    parallelChunks(rows, minimumChunk: 16) { r in
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r.count), Int32(m), Int32(n),
+                    1, dout + r.lowerBound * n, Int32(n), w, Int32(m),
+                    accumulate ? 1 : 0, dx + r.lowerBound * m, Int32(m))
+    }
+}
+
+/// dW[n, m] += dout[rows, n]ᵀ · x[rows, m]   (split over output features, so
+/// each thread owns whole rows of dW and no reduction is needed)
+public func matmulBackwardWeight(_ dw: FloatPointer, _ dout: ConstFloatPointer, _ x: ConstFloatPointer,
+                                 rows: Int, inFeatures m: Int, outFeatures n: Int) {
+    parallelChunks(n, minimumChunk: 8) { r in
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r.count), Int32(m), Int32(rows),
+                    1, dout + r.lowerBound, Int32(n), x, Int32(m),
+                    1, dw + r.lowerBound * m, Int32(m))
+    }
+}
+
+/// Single-threaded general product on strided matrices (row-major):
+/// C[M, N] = alpha · op(A) · op(B) + beta · C. Used inside already-parallel loops.
+@inline(__always)
+public func sgemm(transA: Bool, transB: Bool, _ M: Int, _ N: Int, _ K: Int, alpha: Float = 1,
+                  _ a: ConstFloatPointer, lda: Int, _ b: ConstFloatPointer, ldb: Int,
+                  beta: Float, _ c: FloatPointer, ldc: Int) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(M), Int32(N), Int32(K), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+// MARK: - Naive references
+
+public func naiveMatmulForward(_ out: FloatPointer, _ x: ConstFloatPointer, _ w: ConstFloatPointer,
+                               rows: Int, inFeatures m: Int, outFeatures n: Int) {
+    for r in 0..<rows {
+        for o in 0..<n {
+            var sum: Double = 0
+            for i in 0..<m { sum += Double(x[r * m + i]) * Double(w[o * m + i]) }
+            out[r * n + o] = Float(sum)
+        }
+    }
+}
+
+public func naiveMatmulBackwardInput(_ dx: FloatPointer, _ dout: ConstFloatPointer, _ w: ConstFloatPointer,
+                                     rows: Int, inFeatures m: Int, outFeatures n: Int) {
+    for r in 0..<rows {
+        for i in 0..<m {
+            var sum: Double = 0
+            for o in 0..<n { sum += Double(dout[r * n + o]) * Double(w[o * m + i]) }
+            dx[r * m + i] = Float(sum)
+        }
+    }
+}
+
+public func naiveMatmulBackwardWeight(_ dw: FloatPointer, _ dout: ConstFloatPointer, _ x: ConstFloatPointer,
+                                      rows: Int, inFeatures m: Int, outFeatures n: Int) {
+    for o in 0..<n {
+        for i in 0..<m {
+            var sum: Double = 0
+            for r in 0..<rows { sum += Double(dout[r * n + o]) * Double(x[r * m + i]) }
+            dw[o * m + i] += Float(sum)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Dispatch
+import Foundation
+import CBLAS
+
+/// How many threads the numerical code uses. Every command takes `--threads N`
+/// and sets this once; results are bit-for-bit reproducible at a fixed count,
+/// because work is always split into the same contiguous chunks.
+public enum Threads {
+    nonisolated(unsafe) public private(set) static var count = 1
+
+    /// Sets the thread count. OpenBLAS is pinned to one thread: we parallelise
+    /// around it (by rows or output features), which keeps the split, and so
+    /// the rounding, under our control.
+    public static func use(_ n: Int) {
+        count = max(1, n)
+        openblas_set_num_threads(1)
+    }
+
+    public static var available: Int { System.coreCount }
+}
+
+public enum System {
+    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
+
+/// Runs `body` over `0..<count` split into `Threads.count` contiguous chunks,
+/// one chunk per thread. Chunk boundaries depend only on `count` and the
+/// thread count, never on timing.
+@inline(__always)
+public func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    let chunks = max(1, min(Threads.count, count / max(1, minimumChunk)))
+    if chunks == 1 { body(0..<count); return }
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let start = count * c / chunks, end = count * (c + 1) / chunks
+        if start < end { body(start..<end) }
+    }
+}

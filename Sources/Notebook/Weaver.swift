@@ -1,0 +1,203 @@
+import Foundation
+import Ink
+
+/// The literate weaver: turns one chapter's source file, together with the
+/// folder of artifacts that chapter wrote when it ran, into a section of the
+/// report.
+///
+/// A chapter is an ordinary Swift executable whose prose is written as Swift
+/// Playground markup, in Markdown:
+///
+///     //: # Mixture of scales
+///     //: A line of prose.
+///     /*:
+///      A block of prose.
+///
+///      {{table: perplexity.csv}}
+///      */
+///     let table = try measure()      // code, shown as a code block
+///
+/// Directives on a line of their own inside the prose place what the chapter
+/// wrote into its artifacts folder:
+///
+/// - `{{table: name.csv}}`: the CSV as an HTML table, numbers right-aligned;
+/// - `{{figure: name.svg}}`: the SVG drawn inline, inside a `<figure>`;
+/// - `{{include: name.md}}`: Markdown the chapter generated, so prose can
+///   quote the numbers this run measured.
+///
+/// All code is shown except the `import` lines at the very top of the file,
+/// which would otherwise stand above the chapter's title; imports further down
+/// are shown like any other code.
+public struct Weaver {
+    /// One chapter, ready to place in a report.
+    public struct Section: Equatable {
+        /// Fragment id, from the chapter's first `#` heading.
+        public var id: String
+        /// The chapter's first `#` heading as plain text, for the contents.
+        public var title: String
+        /// A `<section>` element.
+        public var html: String
+
+        public init(id: String, title: String, html: String) {
+            self.id = id
+            self.title = title
+            self.html = html
+        }
+    }
+
+    private let parser: MarkdownParser
+
+    public init(parser: MarkdownParser = MarkdownParser()) {
+        self.parser = parser
+    }
+
+    /// Weaves the chapter whose source is at `source`, taking artifacts from
+    /// the folder `artifacts`.
+    public func weave(chapter source: URL, artifacts: URL) throws -> Section {
+        let text: String
+        do {
+            text = try String(contentsOf: source, encoding: .utf8)
+        } catch {
+            throw WeaverError(chapter: source.path, message: "cannot read the chapter source: \(error)")
+        }
+        return try weave(source: text, chapter: source.path, artifacts: artifacts)
+    }
+
+    /// Weaves chapter source text. `chapter` names the chapter in errors, and
+    /// gives its title when the prose has no `#` heading (for a path ending in
+    /// `main.swift`, the name of the folder).
+    public func weave(source: String, chapter: String, artifacts: URL) throws -> Section {
+        let pieces = ChapterSource.pieces(of: source)
+
+        let title = firstHeading(in: pieces) ?? ChapterSource.fallbackTitle(for: chapter)
+        var id = HTMLText.slug(title)
+        if id.isEmpty { id = HTMLText.slug(ChapterSource.fallbackTitle(for: chapter)) }
+        if id.isEmpty { id = "chapter" }
+
+        let context = Context(chapter: chapter, artifacts: artifacts, idPrefix: id)
+        var html = "<section id=\"\(id)\" class=\"chapter\">\n"
+        for piece in pieces {
+            switch piece {
+            case .prose(let lines): html += try prose(lines, context)
+            case .code(let lines): html += code(lines)
+            }
+        }
+        html += "</section>\n"
+        return Section(id: id, title: title, html: html)
+    }
+
+    // MARK: Prose and code
+
+    private struct Context {
+        var chapter: String
+        var artifacts: URL
+        var idPrefix: String
+    }
+
+    private func firstHeading(in pieces: [ChapterSource.Piece]) -> String? {
+        for case .prose(let lines) in pieces {
+            if let title = parser.parse(lines.joined(separator: "\n")).title, !title.isEmpty {
+                return HTMLText.unescapeInk(title)
+            }
+        }
+        return nil
+    }
+
+    /// Markdown goes through Ink; directive lines become their artifact. Lines
+    /// inside a fenced code block are left alone, so prose can show a
+    /// directive without triggering it.
+    private func prose(_ lines: [String], _ context: Context) throws -> String {
+        var html = ""
+        var markdown: [String] = []
+        var inFence = false
+
+        func flushMarkdown() {
+            defer { markdown.removeAll() }
+            guard markdown.contains(where: { !$0.allSatisfy(\.isWhitespace) }) else { return }
+            html += parser.html(from: markdown.joined(separator: "\n")) + "\n"
+        }
+
+        for line in lines {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~") { inFence.toggle() }
+            if !inFence, let directive = Directive(trimmed) {
+                flushMarkdown()
+                html += try artifact(directive, context)
+            } else {
+                markdown.append(line)
+            }
+        }
+        flushMarkdown()
+        return html
+    }
+
+    private func code(_ lines: [String]) -> String {
+        "<pre><code class=\"language-swift\">"
+            + HTMLText.escape(lines.joined(separator: "\n"))
+            + "</code></pre>\n"
+    }
+
+    // MARK: Artifacts
+
+    /// `{{kind: name}}` on a line of its own.
+    private struct Directive {
+        var kind: String
+        var name: String
+
+        init?(_ line: String) {
+            guard line.hasPrefix("{{"), line.hasSuffix("}}"), line.count > 4 else { return nil }
+            let inner = line.dropFirst(2).dropLast(2)
+            guard let colon = inner.firstIndex(of: ":") else { return nil }
+            kind = inner[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
+            name = inner[inner.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+
+        var text: String { "{{\(kind): \(name)}}" }
+    }
+
+    private func artifact(_ directive: Directive, _ context: Context) throws -> String {
+        func failure(_ message: String) -> WeaverError {
+            WeaverError(chapter: context.chapter, message: "\(directive.text): \(message)")
+        }
+        guard ["table", "figure", "include"].contains(directive.kind) else {
+            throw failure("unknown directive \"\(directive.kind)\" (use table, figure or include)")
+        }
+        guard !directive.name.isEmpty else { throw failure("no file named") }
+
+        let url = context.artifacts.appendingPathComponent(directive.name)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw failure("the file \(directive.name) is not in \(context.artifacts.path);"
+                          + " run the chapter first, or check the name it writes")
+        }
+
+        do {
+            switch directive.kind {
+            case "table":
+                // The wrapper scrolls a wide table sideways instead of widening the page.
+                return "<div class=\"table\">\n" + (try CSVTable.read(from: url).htmlTable()) + "</div>\n"
+            case "figure":
+                let svg = try String(contentsOf: url, encoding: .utf8)
+                let prefix = context.idPrefix + "-" + HTMLText.slug(directive.name) + "-"
+                guard let inline = try? InlineSVG.prepare(svg, idPrefix: prefix) else {
+                    throw failure("\(directive.name) holds no <svg> element")
+                }
+                return "<figure>\n\(inline)\n</figure>\n"
+            default:
+                let markdown = try String(contentsOf: url, encoding: .utf8)
+                return parser.html(from: markdown) + "\n"
+            }
+        } catch let error as WeaverError {
+            throw error
+        } catch {
+            throw failure("\(error)")
+        }
+    }
+}
+
+public struct WeaverError: Error, CustomStringConvertible {
+    /// The chapter's source file (or the name it was woven under).
+    public let chapter: String
+    public let message: String
+
+    public var description: String { "\(chapter): \(message)" }
+}

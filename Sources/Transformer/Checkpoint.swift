@@ -1,0 +1,53 @@
+import Foundation
+import Kernels
+
+/// Saving and loading a model as safetensors. The config travels in the
+/// header's `__metadata__` as JSON under "config", so a file is self-describing;
+/// other string facts (corpus, seed, steps, ...) ride along under their own keys.
+extension TransformerModel {
+    public static let formatName = "binarymos-simulator/1"
+
+    public func save(to url: URL, metadata extra: [String: String] = [:]) throws {
+        var file = Safetensors(metadata: extra)
+        file.metadata["format"] = Self.formatName
+        file.metadata["config"] = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self)
+        for p in parameters {
+            file.add(p.name, floats: UnsafeBufferPointer(start: p.value.data, count: p.value.count),
+                     shape: p.value.shape)
+        }
+        try file.write(to: url)
+    }
+
+    /// Loads a model, checking that every tensor the config implies is present
+    /// with the right shape and that nothing unexpected is there.
+    public static func load(from url: URL) throws -> (model: TransformerModel, metadata: [String: String]) {
+        let path = url.path
+        let file = try Safetensors.read(from: url)
+        func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: path, problem: problem) }
+        guard let json = file.metadata["config"] else { throw fail("has no model config in its metadata") }
+        guard let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) else {
+            throw fail("has an unreadable model config: \(json)")
+        }
+        guard config.problems.isEmpty else {
+            throw fail("has an invalid model config: " + config.problems.joined(separator: "; "))
+        }
+        let model = TransformerModel(config: config, seed: 0)
+        let expected = Set(model.parameters.map(\.name))
+        if let extra = file.names.first(where: { !expected.contains($0) }) {
+            throw fail("has tensor '\(extra)', which a model with this config does not have")
+        }
+        for p in model.parameters {
+            let values = try file.floats(p.name, shape: p.value.shape, path: path)
+            values.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: p.value.count) }
+        }
+        return (model, file.metadata)
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}

@@ -1,0 +1,207 @@
+import Foundation
+import Kernels
+import Corpus
+
+/// One decoder block: x += attention(norm(x)); x += mlp(norm(x)).
+public final class Block {
+    public let attentionNorm: Parameter     // [dim]
+    public let mlpNorm: Parameter           // [dim]
+    public var q, k, v, o: LinearLayer      // [dim, dim] each
+    public var gate, up, down: LinearLayer  // [f, dim], [f, dim], [dim, f]
+
+    init(index l: Int, config c: ModelConfig, rng: inout SeededGenerator) {
+        let p = "layers.\(l)."
+        attentionNorm = Parameter(p + "attention_norm", [c.dim], decays: false)
+        mlpNorm = Parameter(p + "mlp_norm", [c.dim], decays: false)
+        for g in [attentionNorm, mlpNorm] { g.value.data.update(repeating: 1, count: c.dim) }
+        // GPT-2's init: projections that write into the residual stream are
+        // scaled down by √(2·layers) so the stream's variance stays put.
+        let std: Float = 0.02, residualStd = std / Float(2 * c.layers).squareRoot()
+        func dense(_ name: String, _ inF: Int, _ outF: Int, _ s: Float) -> DenseLinear {
+            let layer = DenseLinear(name: p + name, inFeatures: inF, outFeatures: outF)
+            layer.initialize(std: s, rng: &rng)
+            return layer
+        }
+        q = dense("q", c.dim, c.dim, std); k = dense("k", c.dim, c.dim, std)
+        v = dense("v", c.dim, c.dim, std); o = dense("o", c.dim, c.dim, residualStd)
+        gate = dense("gate", c.dim, c.ffnHidden, std); up = dense("up", c.dim, c.ffnHidden, std)
+        down = dense("down", c.ffnHidden, c.dim, residualStd)
+    }
+
+    /// The seven linear layers, in the paper's order, with their short names.
+    public var linears: [(name: String, layer: LinearLayer)] {
+        [("q", q), ("k", k), ("v", v), ("o", o), ("gate", gate), ("up", up), ("down", down)]
+    }
+
+    public var parameters: [Parameter] {
+        [attentionNorm, mlpNorm] + linears.flatMap { $0.layer.parameters }
+    }
+}
+
+/// What the forward pass keeps for the backward pass, for one batch shape.
+/// Per block: the block input x, normed inputs h/h2 and their 1/rms, q k v,
+/// the attention probabilities and mix, the mid-block residual, gate/up/m.
+final class Activations {
+    let rows: Int
+    let residual: [Tensor]          // [layers + 1] × [rows, dim]: input of each block, then the last output
+    let mid: [Tensor]               // x after attention, before the MLP
+    let h, h2, rstd, rstd2, q, k, v, probs, mix, gate, up, m: [Tensor]
+    let final, finalRstd, logits, losses: Tensor
+    // Backward scratch, shared by the blocks.
+    let dx, dh, dq, dk, dv, dmix, dm, dgate, dup: Tensor
+
+    init(config c: ModelConfig, batch: Int, length: Int) {
+        let n = batch * length
+        rows = n
+        func many(_ shape: [Int]) -> [Tensor] { (0..<c.layers).map { _ in Tensor(shape) } }
+        residual = (0...c.layers).map { _ in Tensor([n, c.dim]) }
+        mid = many([n, c.dim]); h = many([n, c.dim]); h2 = many([n, c.dim])
+        rstd = many([n]); rstd2 = many([n])
+        q = many([n, c.dim]); k = many([n, c.dim]); v = many([n, c.dim])
+        probs = many([batch, c.heads, length, length]); mix = many([n, c.dim])
+        gate = many([n, c.ffnHidden]); up = many([n, c.ffnHidden]); m = many([n, c.ffnHidden])
+        final = Tensor([n, c.dim]); finalRstd = Tensor([n])
+        logits = Tensor([n, c.vocabulary]); losses = Tensor([n])
+        dx = Tensor([n, c.dim]); dh = Tensor([n, c.dim]); dq = Tensor([n, c.dim]); dk = Tensor([n, c.dim])
+        dv = Tensor([n, c.dim]); dmix = Tensor([n, c.dim])
+        dm = Tensor([n, c.ffnHidden]); dgate = Tensor([n, c.ffnHidden]); dup = Tensor([n, c.ffnHidden])
+    }
+}
+
+/// The whole decoder: embedding → blocks → final norm → head.
+public final class TransformerModel {
+    public let config: ModelConfig
+    public let embedding: Parameter     // [vocabulary, dim]
+    public var blocks: [Block]
+    public let finalNorm: Parameter     // [dim]
+    public let head: DenseLinear        // [vocabulary, dim], not tied to the embedding
+    let rotary: Rotary
+
+    private var saved: Activations?
+    private var batchShape = (batch: 0, length: 0)
+    private var tokens: [Int32] = [], targets: [Int32] = []
+
+    public init(config c: ModelConfig, seed: UInt64) {
+        precondition(c.problems.isEmpty, c.problems.joined(separator: "; "))
+        config = c
+        var rng = SeededGenerator(seed: seed)
+        embedding = Parameter("embedding", [c.vocabulary, c.dim], decays: true)
+        for i in 0..<embedding.value.count { embedding.value[i] = rng.normal() * 0.02 }
+        blocks = (0..<c.layers).map { Block(index: $0, config: c, rng: &rng) }
+        finalNorm = Parameter("final_norm", [c.dim], decays: false)
+        finalNorm.value.data.update(repeating: 1, count: c.dim)
+        head = DenseLinear(name: "head", inFeatures: c.dim, outFeatures: c.vocabulary)
+        head.initialize(std: 0.02, rng: &rng)
+        rotary = Rotary(headDim: c.headDim, context: c.context, base: c.ropeBase)
+    }
+
+    public var parameters: [Parameter] {
+        [embedding] + blocks.flatMap(\.parameters) + [finalNorm] + head.parameters
+    }
+
+    public func zeroGradients() { for p in parameters { p.grad.zero() } }
+
+    // MARK: Forward
+
+    /// Runs the model on `tokens` [batch, length] and returns the mean next-token
+    /// loss in nats against `targets`. Keeps the activations for `backward()`.
+    @discardableResult
+    public func forward(tokens: [Int32], targets: [Int32], batch: Int, length: Int) -> Float {
+        precondition(tokens.count == batch * length && targets.count == tokens.count)
+        precondition(length <= config.context, "sequence longer than the model's context")
+        let c = config, n = batch * length
+        if saved == nil || batchShape != (batch, length) {
+            saved = Activations(config: c, batch: batch, length: length)
+            batchShape = (batch, length)
+        }
+        let a = saved!
+        self.tokens = tokens; self.targets = targets
+        let shape = AttentionShape(batch: batch, length: length, heads: c.heads, headDim: c.headDim)
+
+        embeddingForward(a.residual[0].data, tokens, embedding.value.pointer, dim: c.dim)
+        for (l, block) in blocks.enumerated() {
+            let x = a.residual[l], out = a.residual[l + 1]
+            // attention half: mid = x + o(attention(rope(q(h)), rope(k(h)), v(h))), h = norm(x)
+            rmsnormForward(a.h[l].data, a.rstd[l].data, x.pointer, block.attentionNorm.value.pointer,
+                           rows: n, dim: c.dim, epsilon: c.normEpsilon)
+            block.q.forward(a.q[l].data, a.h[l].pointer, rows: n)
+            block.k.forward(a.k[l].data, a.h[l].pointer, rows: n)
+            block.v.forward(a.v[l].data, a.h[l].pointer, rows: n)
+            rotary.apply(a.q[l].data, batch: batch, length: length, dim: c.dim)
+            rotary.apply(a.k[l].data, batch: batch, length: length, dim: c.dim)
+            attentionForward(a.mix[l].data, a.probs[l].data, a.q[l].pointer, a.k[l].pointer, a.v[l].pointer, shape)
+            block.o.forward(a.mid[l].data, a.mix[l].pointer, rows: n)
+            add(a.mid[l].data, x.pointer, count: n * c.dim)
+            // MLP half: out = mid + down(silu(gate(h2)) ⊙ up(h2)), h2 = norm(mid)
+            rmsnormForward(a.h2[l].data, a.rstd2[l].data, a.mid[l].pointer, block.mlpNorm.value.pointer,
+                           rows: n, dim: c.dim, epsilon: c.normEpsilon)
+            block.gate.forward(a.gate[l].data, a.h2[l].pointer, rows: n)
+            block.up.forward(a.up[l].data, a.h2[l].pointer, rows: n)
+            swigluForward(a.m[l].data, a.gate[l].pointer, a.up[l].pointer, count: n * c.ffnHidden)
+            block.down.forward(out.data, a.m[l].pointer, rows: n)
+            add(out.data, a.mid[l].pointer, count: n * c.dim)
+        }
+        rmsnormForward(a.final.data, a.finalRstd.data, a.residual[c.layers].pointer, finalNorm.value.pointer,
+                       rows: n, dim: c.dim, epsilon: c.normEpsilon)
+        head.forward(a.logits.data, a.final.pointer, rows: n)
+        crossEntropyForward(a.logits.data, a.losses.data, targets, rows: n, vocabulary: c.vocabulary)
+        var total: Double = 0
+        for r in 0..<n { total += Double(a.losses[r]) }
+        return Float(total / Double(n))
+    }
+
+    /// Per-token losses (nats) of the last forward pass, [batch · length].
+    public var lastLosses: [Float] { saved.map { Array(UnsafeBufferPointer(start: $0.losses.data, count: $0.rows)) } ?? [] }
+
+    /// Next-byte probabilities of the last forward pass, [batch · length, vocabulary].
+    /// Valid until `backward()`, which overwrites them with gradients.
+    public var lastProbabilities: ConstFloatPointer? { saved?.logits.pointer }
+
+    /// The residual stream after block l (l = 0..<layers) of the last forward pass.
+    public func hiddenState(after l: Int) -> ConstFloatPointer? { saved?.residual[l + 1].pointer }
+
+    // MARK: Backward
+
+    /// Adds ∂(mean loss)/∂θ of the last forward pass into every trainable
+    /// parameter's gradient. Call `zeroGradients()` first for a fresh step.
+    public func backward() {
+        guard let a = saved else { preconditionFailure("backward() before forward()") }
+        let c = config, n = a.rows, (batch, length) = batchShape
+        let shape = AttentionShape(batch: batch, length: length, heads: c.heads, headDim: c.headDim)
+
+        crossEntropyBackward(a.logits.data, targets, rows: n, vocabulary: c.vocabulary, scale: 1 / Float(n))
+        head.backward(a.dh.data, a.logits.pointer, a.final.pointer, rows: n, accumulate: false)
+        a.dx.zero()
+        rmsnormBackward(a.dx.data, finalNorm.grad.data, a.dh.pointer, a.residual[c.layers].pointer,
+                        finalNorm.value.pointer, a.finalRstd.pointer, rows: n, dim: c.dim)
+        // a.dx now holds ∂L/∂(output of the last block); walk the blocks backwards.
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let block = blocks[l]
+            // MLP half. out = mid + down(m): ∂mid gets dx directly plus the path through the norm.
+            block.down.backward(a.dm.data, a.dx.pointer, a.m[l].pointer, rows: n, accumulate: false)
+            swigluBackward(a.dgate.data, a.dup.data, a.dm.pointer, a.gate[l].pointer, a.up[l].pointer,
+                           count: n * c.ffnHidden)
+            block.gate.backward(a.dh.data, a.dgate.pointer, a.h2[l].pointer, rows: n, accumulate: false)
+            block.up.backward(a.dh.data, a.dup.pointer, a.h2[l].pointer, rows: n, accumulate: true)
+            rmsnormBackward(a.dx.data, block.mlpNorm.grad.data, a.dh.pointer, a.mid[l].pointer,
+                            block.mlpNorm.value.pointer, a.rstd2[l].pointer, rows: n, dim: c.dim)
+            // Attention half. mid = x + o(mix): same pattern.
+            block.o.backward(a.dmix.data, a.dx.pointer, a.mix[l].pointer, rows: n, accumulate: false)
+            attentionBackward(a.dq.data, a.dk.data, a.dv.data, a.dmix.pointer, a.probs[l].pointer,
+                              a.q[l].pointer, a.k[l].pointer, a.v[l].pointer, shape)
+            rotary.apply(a.dq.data, batch: batch, length: length, dim: c.dim, inverse: true)
+            rotary.apply(a.dk.data, batch: batch, length: length, dim: c.dim, inverse: true)
+            block.q.backward(a.dh.data, a.dq.pointer, a.h[l].pointer, rows: n, accumulate: false)
+            block.k.backward(a.dh.data, a.dk.pointer, a.h[l].pointer, rows: n, accumulate: true)
+            block.v.backward(a.dh.data, a.dv.pointer, a.h[l].pointer, rows: n, accumulate: true)
+            rmsnormBackward(a.dx.data, block.attentionNorm.grad.data, a.dh.pointer, a.residual[l].pointer,
+                            block.attentionNorm.value.pointer, a.rstd[l].pointer, rows: n, dim: c.dim)
+        }
+        if embedding.trainable { embeddingBackward(embedding.grad.data, a.dx.pointer, tokens, dim: c.dim) }
+    }
+}
+
+/// y += x, elementwise.
+func add(_ y: FloatPointer, _ x: ConstFloatPointer, count: Int) {
+    parallelChunks(count, minimumChunk: 8192) { r in for i in r { y[i] += x[i] } }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// The safetensors format: an 8-byte little-endian header length, a JSON header
+/// naming each tensor's dtype, shape and byte range, then the raw bytes.
+/// String metadata goes under the header key "__metadata__". Files written here
+/// load with Python's `safetensors` and numpy.
+public struct Safetensors {
+    public struct Entry {
+        public var dtype: String        // "F32", "U8", "I32", ...
+        public var shape: [Int]
+        public var bytes: Data
+        public init(dtype: String, shape: [Int], bytes: Data) {
+            self.dtype = dtype; self.shape = shape; self.bytes = bytes
+        }
+    }
+
+    public var metadata: [String: String] = [:]
+    public private(set) var names: [String] = []   // file order
+    public private(set) var entries: [String: Entry] = [:]
+
+    public init(metadata: [String: String] = [:]) { self.metadata = metadata }
+
+    static let elementSize = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2,
+                              "I8": 1, "U8": 1, "BOOL": 1]
+
+    public mutating func add(_ name: String, _ entry: Entry) {
+        if entries[name] == nil { names.append(name) }
+        entries[name] = entry
+    }
+
+    public mutating func add(_ name: String, floats: UnsafeBufferPointer<Float>, shape: [Int]) {
+        add(name, Entry(dtype: "F32", shape: shape, bytes: Data(buffer: floats)))
+    }
+
+    /// The serialised file: header, padded with spaces to a multiple of 8, then data.
+    public func encoded() -> Data {
+        var fields: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+        }
+        var offset = 0
+        for name in names {
+            let e = entries[name]!
+            let shape = e.shape.map(String.init).joined(separator: ",")
+            fields.append("\(jsonString(name)):{\"dtype\":\"\(e.dtype)\",\"shape\":[\(shape)],"
+                          + "\"data_offsets\":[\(offset),\(offset + e.bytes.count)]}")
+            offset += e.bytes.count
+        }
+        var header = Data(("{" + fields.joined(separator: ",") + "}").utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        var file = Data()
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { file.append(contentsOf: $0) }
+        file.append(header)
+        for name in names { file.append(entries[name]!.bytes) }
+        return file
+    }
+
+    /// Writes to a temporary file beside `url`, then renames: never a half-written file.
+    public func write(to url: URL) throws {
+        let directory = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        try encoded().write(to: temporary)
+        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.removeItem(at: url) }
+        try FileManager.default.moveItem(at: temporary, to: url)
+    }
+
+    /// Parses and validates a file; every problem is a `SafetensorsError` naming the file.
+    public static func read(from url: URL) throws -> Safetensors {
+        let path = url.path
+        guard let file = FileManager.default.contents(atPath: path) else {
+            throw SafetensorsError(path: path, problem: "cannot be read (missing or not a file)")
+        }
+        return try decode(file, path: path)
+    }
+
+    public static func decode(_ file: Data, path: String) throws -> Safetensors {
+        func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: path, problem: problem) }
+        guard file.count >= 8 else { throw fail("is truncated: \(file.count) bytes, no header") }
+        let headerLength = file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(file.count - 8) else {
+            throw fail("is truncated: header says \(headerLength) bytes, file has \(file.count - 8) after the length")
+        }
+        let headerEnd = 8 + Int(headerLength)
+        guard let json = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<headerEnd)),
+              let header = json as? [String: Any] else {
+            throw fail("has a malformed header (not a JSON object)")
+        }
+        var result = Safetensors()
+        if let meta = header["__metadata__"] {
+            guard let strings = meta as? [String: String] else { throw fail("has non-string __metadata__") }
+            result.metadata = strings
+        }
+        let dataSize = file.count - headerEnd
+        var spans: [(name: String, start: Int, end: Int, entry: Entry)] = []
+        for (name, value) in header where name != "__metadata__" {
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int],
+                  offsets.count == 2 else {
+                throw fail("has a malformed entry for tensor '\(name)'")
+            }
+            guard let size = elementSize[dtype] else { throw fail("uses unknown dtype \(dtype) for '\(name)'") }
+            guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("has a negative dimension in '\(name)'") }
+            let (start, end) = (offsets[0], offsets[1])
+            guard 0 <= start, start <= end, end <= dataSize else {
+                throw fail("is truncated or corrupt: tensor '\(name)' spans bytes \(start)..<\(end) of \(dataSize)")
+            }
+            guard end - start == shape.reduce(1, *) * size else {
+                throw fail("has tensor '\(name)' whose \(end - start) bytes do not fit shape \(shape) of \(dtype)")
+            }
+            spans.append((name, start, end, Entry(dtype: dtype, shape: shape,
+                                                  bytes: file.subdata(in: (headerEnd + start)..<(headerEnd + end)))))
+        }
+        for span in spans.sorted(by: { ($0.start, $0.name) < ($1.start, $1.name) }) {
+            result.add(span.name, span.entry)
+        }
+        return result
+    }
+
+    /// The entry as float32 values, checking dtype and shape.
+    public func floats(_ name: String, shape: [Int], path: String) throws -> [Float] {
+        guard let e = entries[name] else { throw SafetensorsError(path: path, problem: "has no tensor '\(name)'") }
+        guard e.dtype == "F32", e.shape == shape else {
+            throw SafetensorsError(path: path, problem: "has '\(name)' as \(e.dtype) \(e.shape), expected F32 \(shape)")
+        }
+        return e.bytes.withUnsafeBytes { raw in
+            (0..<(e.bytes.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+    }
+}
+
+public struct SafetensorsError: Error, CustomStringConvertible {
+    public let path: String, problem: String
+    public var description: String { "\(path) \(problem)" }
+}
+
+/// A JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

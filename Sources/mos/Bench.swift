@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Corpus
+import Kernels
+import Transformer
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks, each timed against a reference measured in the same run.",
+        subcommands: [BenchTrain.self])
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training throughput and model FLOPs utilisation against sgemm on the same threads.")
+
+    @OptionGroup var profileOption: ProfileOption
+    @Option(help: "Timed training steps (after one warm-up step).") var steps: Int = 8
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        try compute.apply()
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        let profile = try profileOption.resolve()
+        let corpus = Corpus.synthetic(bytes: 200_000, seed: 1)
+        let model = TransformerModel(config: profile.model, seed: 1)
+        let warmup = 1
+        let history = train(model, corpus: corpus, profile: profile, steps: warmup + steps, seed: 1)
+        let seconds = history.last!.seconds - history[warmup - 1].seconds
+        let tokensPerSecond = Double(steps * profile.batch * profile.model.context) / seconds
+        let modelFlops = tokensPerSecond * profile.model.trainingFlopsPerToken
+
+        // The reference: a large square sgemm split across the same threads, best of five.
+        let n = 1536
+        let a = Tensor([n, n]), b = Tensor([n, n]), c = Tensor([n, n])
+        for i in 0..<(n * n) { a[i] = Float(i % 7) - 3; b[i] = Float(i % 5) - 2 }
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = Date()
+            matmulForward(c.data, a.pointer, b.pointer, rows: n, inFeatures: n, outFeatures: n)
+            best = min(best, Date().timeIntervalSince(start))
+        }
+        let sgemmFlops = 2 * Double(n * n * n) / best
+
+        print("profile           \(profile.name): \(profile.model.parameterCount) parameters, batch \(profile.batch)×\(profile.model.context), \(compute.threads) threads")
+        print("training          \(format(tokensPerSecond, 0)) tokens/s, \(format(seconds / Double(steps) * 1000, 1)) ms/step")
+        print("model FLOPs       \(format(modelFlops / 1e9, 1)) GFLOP/s (\(format(profile.model.trainingFlopsPerToken / 1e6, 2)) MFLOP/token)")
+        print("sgemm \(n)³     \(format(sgemmFlops / 1e9, 1)) GFLOP/s")
+        print("MFU vs sgemm      \(format(100 * modelFlops / sgemmFlops, 1)) %")
+    }
+}

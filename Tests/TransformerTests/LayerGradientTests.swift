@@ -1,0 +1,133 @@
+import XCTest
+import Kernels
+import Corpus
+import Transformer
+
+/// Every layer's backward against finite differences of its forward, with the
+/// loss L = Σ out ⊙ R for a fixed random R (so ∂L/∂out = R).
+final class LayerGradientTests: XCTestCase {
+    override func setUp() { Threads.use(2) }
+
+    func testRMSNorm() {
+        var rng = SeededGenerator(seed: 1)
+        let rows = 3, dim = 8
+        let x = randomTensor([rows, dim], &rng), g = randomTensor([dim], &rng)
+        let out = Tensor([rows, dim]), rstd = Tensor([rows])
+        let R = randomTensor([rows, dim], &rng).array
+        func loss() -> Double {
+            rmsnormForward(out.data, rstd.data, x.pointer, g.pointer, rows: rows, dim: dim, epsilon: 1e-5)
+            return weightedSum(out.pointer, R)
+        }
+        _ = loss()
+        let dx = Tensor([rows, dim]), dg = Tensor([dim])
+        R.withUnsafeBufferPointer {
+            rmsnormBackward(dx.data, dg.data, $0.baseAddress!, x.pointer, g.pointer, rstd.pointer, rows: rows, dim: dim)
+        }
+        assertClose(dx.array, numericGradient(of: loss, at: x.data, count: x.count, epsilon: 1e-3), tolerance: 1e-2, "dx")
+        assertClose(dg.array, numericGradient(of: loss, at: g.data, count: g.count, epsilon: 1e-3), tolerance: 1e-2, "dgain")
+    }
+
+    func testRotaryBackwardIsTheTransposeAndPreservesNorms() {
+        var rng = SeededGenerator(seed: 2)
+        let (batch, length, dim) = (2, 5, 8)
+        let rotary = Rotary(headDim: 4, context: 8, base: 10_000)
+        let x = randomTensor([batch, length, dim], &rng)
+        let y = Tensor(x.shape); y.copy(from: x)
+        rotary.apply(y.data, batch: batch, length: length, dim: dim)
+        // Norm of every head-pair is kept; position 0 is untouched.
+        let norm = { (t: Tensor) in t.array.reduce(0) { $0 + Double($1 * $1) } }
+        XCTAssertEqual(norm(x), norm(y), accuracy: 1e-4)
+        for i in 0..<dim { XCTAssertEqual(x[i], y[i]) }
+        XCTAssertNotEqual(x[dim], y[dim])
+        // ⟨R, rope(x)⟩ = ⟨rope⁻¹(R), x⟩: the inverse rotation is the backward pass.
+        let R = randomTensor(x.shape, &rng), back = Tensor(x.shape); back.copy(from: R)
+        rotary.apply(back.data, batch: batch, length: length, dim: dim, inverse: true)
+        XCTAssertEqual(weightedSum(y.pointer, R.array), weightedSum(x.pointer, back.array), accuracy: 1e-4)
+    }
+
+    func testAttention() {
+        var rng = SeededGenerator(seed: 3)
+        let s = AttentionShape(batch: 2, length: 5, heads: 2, headDim: 4)
+        let shape = [s.batch, s.length, s.dim]
+        let q = randomTensor(shape, &rng), k = randomTensor(shape, &rng), v = randomTensor(shape, &rng)
+        let out = Tensor(shape), probs = Tensor([s.probabilityCount])
+        let R = randomTensor(shape, &rng).array
+        func loss() -> Double {
+            attentionForward(out.data, probs.data, q.pointer, k.pointer, v.pointer, s)
+            return weightedSum(out.pointer, R)
+        }
+        _ = loss()
+        // Causality: probabilities above the diagonal are zero, rows sum to one.
+        for row in 0..<(s.batch * s.heads * s.length) {
+            let t = row % s.length
+            var sum: Float = 0
+            for j in 0..<s.length {
+                if j > t { XCTAssertEqual(probs[row * s.length + j], 0) }
+                sum += probs[row * s.length + j]
+            }
+            XCTAssertEqual(sum, 1, accuracy: 1e-5)
+        }
+        let dq = Tensor(shape), dk = Tensor(shape), dv = Tensor(shape)
+        R.withUnsafeBufferPointer {
+            attentionBackward(dq.data, dk.data, dv.data, $0.baseAddress!, probs.pointer, q.pointer, k.pointer,
+                              v.pointer, s)
+        }
+        assertClose(dq.array, numericGradient(of: loss, at: q.data, count: q.count, epsilon: 1e-3), tolerance: 1e-2, "dq")
+        assertClose(dk.array, numericGradient(of: loss, at: k.data, count: k.count, epsilon: 1e-3), tolerance: 1e-2, "dk")
+        assertClose(dv.array, numericGradient(of: loss, at: v.data, count: v.count, epsilon: 1e-3), tolerance: 1e-2, "dv")
+    }
+
+    func testSwiGLU() {
+        var rng = SeededGenerator(seed: 4)
+        let n = 24
+        let gate = randomTensor([n], &rng, scale: 2), up = randomTensor([n], &rng), out = Tensor([n])
+        let R = randomTensor([n], &rng).array
+        func loss() -> Double {
+            swigluForward(out.data, gate.pointer, up.pointer, count: n)
+            return weightedSum(out.pointer, R)
+        }
+        let dgate = Tensor([n]), dup = Tensor([n])
+        R.withUnsafeBufferPointer { swigluBackward(dgate.data, dup.data, $0.baseAddress!, gate.pointer, up.pointer, count: n) }
+        assertClose(dgate.array, numericGradient(of: loss, at: gate.data, count: n, epsilon: 1e-3), tolerance: 1e-2, "dgate")
+        assertClose(dup.array, numericGradient(of: loss, at: up.data, count: n, epsilon: 1e-3), tolerance: 1e-2, "dup")
+    }
+
+    func testCrossEntropy() {
+        var rng = SeededGenerator(seed: 5)
+        let rows = 4, V = 7
+        let logits = randomTensor([rows, V], &rng), work = Tensor([rows, V]), losses = Tensor([rows])
+        let targets: [Int32] = [0, 3, 6, 3]
+        func loss() -> Double {
+            work.copy(from: logits)
+            crossEntropyForward(work.data, losses.data, targets, rows: rows, vocabulary: V)
+            return losses.array.reduce(0) { $0 + Double($1) } / Double(rows)
+        }
+        // The loss equals an independent log-softmax computed in Double.
+        var reference = 0.0
+        for r in 0..<rows {
+            let z = (0..<V).map { Double(logits[r * V + $0]) }
+            let m = z.max()!
+            reference += m + log(z.reduce(0) { $0 + exp($1 - m) }) - z[Int(targets[r])]
+        }
+        XCTAssertEqual(loss(), reference / Double(rows), accuracy: 1e-5)
+        crossEntropyBackward(work.data, targets, rows: rows, vocabulary: V, scale: 1 / Float(rows))
+        let analytic = work.array
+        assertClose(analytic, numericGradient(of: loss, at: logits.data, count: logits.count, epsilon: 1e-3),
+                    tolerance: 1e-2, "dlogits")
+    }
+
+    func testDenseLinear() {
+        var rng = SeededGenerator(seed: 6)
+        let rows = 5, m = 6, n = 4
+        let layer = DenseLinear(name: "t", inFeatures: m, outFeatures: n)
+        layer.initialize(std: 0.5, rng: &rng)
+        let x = randomTensor([rows, m], &rng), y = Tensor([rows, n])
+        let R = randomTensor([rows, n], &rng).array
+        func loss() -> Double { layer.forward(y.data, x.pointer, rows: rows); return weightedSum(y.pointer, R) }
+        let dx = Tensor([rows, m])
+        R.withUnsafeBufferPointer { layer.backward(dx.data, $0.baseAddress!, x.pointer, rows: rows, accumulate: false) }
+        assertClose(dx.array, numericGradient(of: loss, at: x.data, count: x.count, epsilon: 1e-3), tolerance: 1e-2, "dx")
+        assertClose(layer.weight.grad.array, numericGradient(of: loss, at: layer.weight.value.data,
+                    count: layer.weight.value.count, epsilon: 1e-3), tolerance: 1e-2, "dW")
+    }
+}

@@ -1,0 +1,95 @@
+import XCTest
+import Foundation
+import Kernels
+import Corpus
+import Transformer
+
+func tinyConfig() -> ModelConfig {
+    var c = ModelConfig()
+    c.vocabulary = 256; c.dim = 16; c.layers = 2; c.heads = 2; c.ffnHidden = 24; c.context = 8
+    return c
+}
+
+final class ModelTests: XCTestCase {
+    override func setUp() { Threads.use(2) }
+
+    /// The whole model's loss gradient against finite differences, for a
+    /// sample of entries of every parameter tensor.
+    func testModelGradientMatchesFiniteDifferences() {
+        let model = TransformerModel(config: tinyConfig(), seed: 7)
+        // Larger weights than the init so every path carries signal.
+        var rng = SeededGenerator(seed: 8)
+        for p in model.parameters where p.value.shape.count == 2 {
+            for i in 0..<p.value.count { p.value[i] = rng.normal() * 0.3 }
+        }
+        let batch = 2, length = 8
+        let tokens = (0..<(batch * length)).map { _ in Int32(rng.below(256)) }
+        let targets = (0..<(batch * length)).map { _ in Int32(rng.below(256)) }
+        func loss() -> Double { Double(model.forward(tokens: tokens, targets: targets, batch: batch, length: length)) }
+        model.zeroGradients()
+        _ = loss()
+        model.backward()
+        for p in model.parameters {
+            // Entries that matter: the embedding rows of the tokens used, otherwise a spread sample.
+            let picks: [Int] = p.name == "embedding"
+                ? (0..<4).map { Int(tokens[$0]) * model.config.dim + $0 }
+                : (0..<6).map { $0 * p.value.count / 6 + 1 }
+            for i in picks {
+                let saved = p.value[i], eps: Float = 1e-2
+                p.value[i] = saved + eps; let plus = loss()
+                p.value[i] = saved - eps; let minus = loss()
+                p.value[i] = saved
+                let numeric = (plus - minus) / Double(2 * eps)
+                XCTAssertEqual(Double(p.grad[i]), numeric, accuracy: 2e-3 + 3e-2 * abs(numeric),
+                               "\(p.name)[\(i)]")
+            }
+        }
+    }
+
+    func testSameSeedSameLossesBitForBit() {
+        let corpus = Corpus.synthetic(bytes: 20_000, seed: 3)
+        var profile = Profile.named("smoke")!
+        profile.model = tinyConfig()
+        func run() -> [Float] {
+            let model = TransformerModel(config: profile.model, seed: 11)
+            return train(model, corpus: corpus, profile: profile, steps: 40, seed: 5).map(\.loss)
+        }
+        let first = run(), second = run()
+        XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern))
+        // ...and training does something: the loss falls from ln 256.
+        XCTAssertEqual(Double(first[0]), log(256), accuracy: 0.2)
+        XCTAssertLessThan(first.last!, first[0] - 1)
+    }
+
+    func testCheckpointRoundTrip() throws {
+        let model = TransformerModel(config: tinyConfig(), seed: 9)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mos-\(UUID()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try model.save(to: url, metadata: ["corpus": "synthetic"])
+        let (loaded, metadata) = try TransformerModel.load(from: url)
+        XCTAssertEqual(loaded.config, model.config)
+        XCTAssertEqual(metadata["corpus"], "synthetic")
+        for (a, b) in zip(model.parameters, loaded.parameters) {
+            XCTAssertEqual(a.name, b.name)
+            XCTAssertEqual(a.value.array, b.value.array, a.name)
+        }
+        // A file truncated anywhere, or with a tensor of the wrong shape, is an error, not a crash.
+        let bytes = try Data(contentsOf: url)
+        for cut in [0, 5, 8, 100, bytes.count / 2, bytes.count - 1] {
+            XCTAssertThrowsError(try TransformerModel.load(from: write(bytes.prefix(cut))), "cut at \(cut)")
+        }
+        var other = tinyConfig(); other.dim = 32; other.ffnHidden = 48
+        var file = try Safetensors.read(from: url)
+        file.metadata["config"] = String(decoding: try JSONEncoder().encode(other), as: UTF8.self)
+        XCTAssertThrowsError(try TransformerModel.load(from: write(file.encoded()))) { error in
+            XCTAssertTrue("\(error)".contains("expected F32"), "\(error)")
+        }
+    }
+
+    private func write(_ data: Data) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mos-\(UUID()).safetensors")
+        try data.write(to: url)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+}
