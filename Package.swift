@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Corpus", "Kernels"]),
-        .testTarget(name: "BinarizationTests", dependencies: ["Binarization", "Kernels", "Corpus"]),
+        .testTarget(name: "BinarizationTests", dependencies: ["Binarization", "Transformer", "Kernels", "Corpus"]),
         .testTarget(name: "CLITests", dependencies: ["mos"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook"]),
     ],

@@ -1,2 +1,9 @@
 // OpenBLAS: CBLAS for dense products, plus its thread-count controls.
 #include <cblas.h>
+#include <stddef.h>
+
+// LAPACK's Cholesky factorisation and inverse, which OpenBLAS exports with the
+// Fortran calling convention (every argument by pointer, and a hidden length
+// for each character argument). Debian ships no LAPACKE header with it.
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
+void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);

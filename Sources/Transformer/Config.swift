@@ -52,6 +52,10 @@ public struct Profile: Sendable {
     public var weightDecay: Float
     public var gradientClip: Float
     public var evalWindows: Int?    // validation windows used by eval (nil: all)
+    // Distilling a binarized student from the teacher (BinaryMoS, OneBit).
+    public var distillSteps = 300
+    public var distillBatch = 8
+    public var distillLearningRate: Float = 1e-3
 
     public static let names = ["smoke", "quick", "paper"]
 
@@ -62,7 +66,8 @@ public struct Profile: Sendable {
             var m = ModelConfig()
             m.dim = 32; m.layers = 2; m.heads = 2; m.ffnHidden = 96; m.context = 32
             return Profile(name: name, model: m, batch: 8, steps: 60, learningRate: 3e-3,
-                           warmupSteps: 6, weightDecay: 0.1, gradientClip: 1, evalWindows: 64)
+                           warmupSteps: 6, weightDecay: 0.1, gradientClip: 1, evalWindows: 64,
+                           distillSteps: 20, distillBatch: 4)
         case "quick":
             // A few minutes on two cores.
             return Profile(name: name, model: ModelConfig(), batch: 16, steps: 900, learningRate: 3e-3,
@@ -72,7 +77,8 @@ public struct Profile: Sendable {
             var m = ModelConfig()
             m.dim = 256; m.layers = 6; m.heads = 8; m.ffnHidden = 768; m.context = 256
             return Profile(name: name, model: m, batch: 32, steps: 3000, learningRate: 1.5e-3,
-                           warmupSteps: 100, weightDecay: 0.1, gradientClip: 1, evalWindows: nil)
+                           warmupSteps: 100, weightDecay: 0.1, gradientClip: 1, evalWindows: nil,
+                           distillSteps: 1500, distillBatch: 8, distillLearningRate: 5e-4)
         default:
             return nil
         }

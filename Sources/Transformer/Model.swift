@@ -160,23 +160,59 @@ public final class TransformerModel {
     /// The residual stream after block l (l = 0..<layers) of the last forward pass.
     public func hiddenState(after l: Int) -> ConstFloatPointer? { saved?.residual[l + 1].pointer }
 
+    /// The final norm's output of the last forward pass, [batch · length, dim].
+    public var finalHidden: ConstFloatPointer? { saved?.final.pointer }
+
+    /// The distillation targets H_l of the last forward pass: block l's output
+    /// for l < layers − 1, and for the last block its output after the final norm.
+    public func distillationHidden(_ l: Int) -> ConstFloatPointer? {
+        l == config.layers - 1 ? finalHidden : hiddenState(after: l)
+    }
+
+    /// What each of block l's linear layers read in the last forward pass,
+    /// [batch · length, in] (calibration data for post-training quantization).
+    public func linearInputs(block l: Int) -> [String: ConstFloatPointer] {
+        guard let a = saved else { return [:] }
+        return ["q": a.h[l].pointer, "k": a.h[l].pointer, "v": a.h[l].pointer, "o": a.mix[l].pointer,
+                "gate": a.h2[l].pointer, "up": a.h2[l].pointer, "down": a.m[l].pointer]
+    }
+
+    /// Rows of the last forward pass (batch · length).
+    public var lastRows: Int { saved?.rows ?? 0 }
+
     // MARK: Backward
 
     /// Adds ∂(mean loss)/∂θ of the last forward pass into every trainable
     /// parameter's gradient. Call `zeroGradients()` first for a fresh step.
     public func backward() {
         guard let a = saved else { preconditionFailure("backward() before forward()") }
+        crossEntropyBackward(a.logits.data, targets, rows: a.rows, vocabulary: config.vocabulary,
+                             scale: 1 / Float(a.rows))
+        backwardFromLogits()
+    }
+
+    /// Where a loss other than next-token cross-entropy writes ∂L/∂logits
+    /// [batch · length, vocabulary] before `backwardFromLogits`. It holds the
+    /// probabilities of the last forward pass until then.
+    public var logitGradient: FloatPointer? { saved?.logits.data }
+
+    /// The backward pass from ∂L/∂logits in `logitGradient`. `hiddenGradient(l)`,
+    /// when given, is a gradient arriving straight at `distillationHidden(l)`
+    /// (distillation's hidden-state loss); it is added on the way down.
+    public func backwardFromLogits(hiddenGradient: ((Int) -> ConstFloatPointer?)? = nil) {
+        guard let a = saved else { preconditionFailure("backward() before forward()") }
         let c = config, n = a.rows, (batch, length) = batchShape
         let shape = AttentionShape(batch: batch, length: length, heads: c.heads, headDim: c.headDim)
 
-        crossEntropyBackward(a.logits.data, targets, rows: n, vocabulary: c.vocabulary, scale: 1 / Float(n))
         head.backward(a.dh.data, a.logits.pointer, a.final.pointer, rows: n, accumulate: false)
+        if let g = hiddenGradient?(c.layers - 1) { add(a.dh.data, g, count: n * c.dim) }
         a.dx.zero()
         rmsnormBackward(a.dx.data, finalNorm.grad.data, a.dh.pointer, a.residual[c.layers].pointer,
                         finalNorm.value.pointer, a.finalRstd.pointer, rows: n, dim: c.dim)
         // a.dx now holds ∂L/∂(output of the last block); walk the blocks backwards.
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let block = blocks[l]
+            if l < c.layers - 1, let g = hiddenGradient?(l) { add(a.dx.data, g, count: n * c.dim) }
             // MLP half. out = mid + down(m): ∂mid gets dx directly plus the path through the norm.
             block.down.backward(a.dm.data, a.dx.pointer, a.m[l].pointer, rows: n, accumulate: false)
             swigluBackward(a.dgate.data, a.dup.data, a.dm.pointer, a.gate[l].pointer, a.up[l].pointer,
@@ -202,6 +238,6 @@ public final class TransformerModel {
 }
 
 /// y += x, elementwise.
-func add(_ y: FloatPointer, _ x: ConstFloatPointer, count: Int) {
+public func add(_ y: FloatPointer, _ x: ConstFloatPointer, count: Int) {
     parallelChunks(count, minimumChunk: 8192) { r in for i in r { y[i] += x[i] } }
 }

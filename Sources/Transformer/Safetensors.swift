@@ -29,7 +29,7 @@ public struct Safetensors {
     }
 
     public mutating func add(_ name: String, floats: UnsafeBufferPointer<Float>, shape: [Int]) {
-        add(name, Entry(dtype: "F32", shape: shape, bytes: Data(buffer: floats)))
+        add(name, .floats(floats, shape: shape))
     }
 
     /// The serialised file: header, padded with spaces to a multiple of 8, then data.
@@ -88,6 +88,7 @@ public struct Safetensors {
             throw fail("has a malformed header (not a JSON object)")
         }
         var result = Safetensors()
+        result.path = path
         if let meta = header["__metadata__"] {
             guard let strings = meta as? [String: String] else { throw fail("has non-string __metadata__") }
             result.metadata = strings
@@ -118,20 +119,66 @@ public struct Safetensors {
         return result
     }
 
-    /// The entry as float32 values, checking dtype and shape.
-    public func floats(_ name: String, shape: [Int], path: String) throws -> [Float] {
-        guard let e = entries[name] else { throw SafetensorsError(path: path, problem: "has no tensor '\(name)'") }
-        guard e.dtype == "F32", e.shape == shape else {
-            throw SafetensorsError(path: path, problem: "has '\(name)' as \(e.dtype) \(e.shape), expected F32 \(shape)")
-        }
+    /// Where the file was read from, for error messages ("" when built in memory).
+    public var path = ""
+
+    /// The entry as float32 values, checking dtype (F32, or F16 widened) and shape.
+    public func floats(_ name: String, shape: [Int], path: String? = nil) throws -> [Float] {
+        let e = try entry(name, dtypes: ["F32", "F16"], shape: shape, path: path)
         return e.bytes.withUnsafeBytes { raw in
-            (0..<(e.bytes.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            if e.dtype == "F16" {
+                return (0..<(e.bytes.count / 2)).map {
+                    Float(Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))))
+                }
+            }
+            return (0..<(e.bytes.count / 4)).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+            }
         }
+    }
+
+    /// An F16 entry as float32 values.
+    public func halves(_ name: String, shape: [Int]) throws -> [Float] {
+        _ = try entry(name, dtypes: ["F16"], shape: shape, path: nil)
+        return try floats(name, shape: shape)
+    }
+
+    /// A U8 entry of `count` bytes (packed bits or codes).
+    public func bytes(_ name: String, count: Int) throws -> [UInt8] {
+        [UInt8](try entry(name, dtypes: ["U8"], shape: [count], path: nil).bytes)
+    }
+
+    private func entry(_ name: String, dtypes: [String], shape: [Int], path: String?) throws -> Entry {
+        let path = path ?? self.path
+        guard let e = entries[name] else { throw SafetensorsError(path: path, problem: "has no tensor '\(name)'") }
+        guard dtypes.contains(e.dtype), e.shape == shape else {
+            throw SafetensorsError(path: path, problem: "has '\(name)' as \(e.dtype) \(e.shape), "
+                                   + "expected \(dtypes.joined(separator: " or ")) \(shape)")
+        }
+        return e
+    }
+}
+
+extension Safetensors.Entry {
+    /// Raw bytes (packed bits or codes) as a U8 vector.
+    public static func bytes(_ b: [UInt8]) -> Self { .init(dtype: "U8", shape: [b.count], bytes: Data(b)) }
+
+    /// Values stored as 16-bit floats.
+    public static func halves(_ values: [Float], shape: [Int]) -> Self {
+        var data = Data(capacity: 2 * values.count)
+        for v in values { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return .init(dtype: "F16", shape: shape, bytes: data)
+    }
+
+    /// Values stored as 32-bit floats.
+    public static func floats(_ values: UnsafeBufferPointer<Float>, shape: [Int]) -> Self {
+        .init(dtype: "F32", shape: shape, bytes: Data(buffer: values))
     }
 }
 
 public struct SafetensorsError: Error, CustomStringConvertible {
     public let path: String, problem: String
+    public init(path: String, problem: String) { self.path = path; self.problem = problem }
     public var description: String { "\(path) \(problem)" }
 }
 

@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
+import Binarization
 import Corpus
 import Kernels
 import Transformer
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validation perplexity, bits per byte and size of a model.")
+        abstract: "Validation perplexity, bits per byte and size of a teacher or a binarized student.")
 
-    @Option(help: "The model (.safetensors).") var model: String
+    @Option(help: "The model (.safetensors): a teacher from `train` or a student from `binarize`.") var model: String
     @OptionGroup var corpusOption: CorpusOption
     @Option(help: "Score at most this many validation windows (default: all).") var windows: Int?
     @Flag(help: "Print one JSON object instead of text.") var json = false
@@ -16,46 +17,54 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        let (m, metadata) = try loadModel(model)
+        if let windows, windows < 1 { throw ValidationError("--windows must be at least 1") }
+        let (m, method, metadata) = try loadStudent(model)
         let corpus = try corpusOption.load(context: m.config.context)
         let e = evaluate(m, corpus: corpus, windows: windows)
-        // A full-precision model stores every parameter as float32.
+        // A teacher stores every parameter as float32; a student as its method's accounting says.
+        let isTeacher = metadata["binarization"] == nil
+        let storage = Storage.model(ModelShape(m.config), method, fullPrecisionBits: isTeacher ? 32 : 16)
         let parameters = m.config.parameterCount
-        let bytes = parameters * 4
+        let fileBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? nil
         let result = EvalResult(
-            method: metadata["method"] ?? "fp", corpus: corpus.name, perplexity: e.perplexity,
-            bits_per_byte: e.bitsPerByte, floor_bits_per_byte: e.floorBitsPerByte,
-            weight_bits_per_parameter: Double(bytes * 8) / Double(parameters), model_bytes: bytes,
-            parameters: parameters, tokens: e.tokens)
+            method: method.name.rawValue, experts: method.isTrained ? method.expertCount : nil, corpus: corpus.name,
+            perplexity: e.perplexity, bits_per_byte: e.bitsPerByte, floor_bits_per_byte: e.floorBitsPerByte,
+            weight_bits_per_parameter: Double(storage.bits) / Double(parameters),
+            binarized_bits_per_weight: storage.linearBitsPerWeight, model_bytes: storage.bytes,
+            file_bytes: fileBytes ?? 0, parameters: parameters, tokens: e.tokens)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print("model        \(model) (\(result.method), \(parameters) parameters)")
+            print("model        \(model) (\(method), \(parameters) parameters)")
             print("corpus       \(corpus.name), \(e.tokens) validation bytes scored")
             print("perplexity   \(format(e.perplexity))")
             print("bits/byte    \(format(e.bitsPerByte))")
             print("floor        " + (e.floorBitsPerByte.map { "\(format($0)) bits/byte (gap \(format(e.bitsPerByte - $0)))" } ?? "unknown (not a generated corpus)"))
-            print("weight bits  \(format(result.weight_bits_per_parameter, 2)) per parameter")
-            print("model bytes  \(bytes)")
+            print("weight bits  \(format(result.weight_bits_per_parameter, 3)) per parameter; "
+                  + "\(format(result.binarized_bits_per_weight, 3)) per weight of the block linear layers")
+            print("model bytes  \(storage.bytes) (file \(result.file_bytes), the rest is its header)")
         }
     }
 }
 
 struct EvalResult: Codable {
-    var method: String, corpus: String
+    var method: String, experts: Int?, corpus: String
     var perplexity: Double, bits_per_byte: Double, floor_bits_per_byte: Double?
-    var weight_bits_per_parameter: Double, model_bytes: Int, parameters: Int, tokens: Int
+    var weight_bits_per_parameter: Double, binarized_bits_per_weight: Double
+    var model_bytes: Int, file_bytes: Int, parameters: Int, tokens: Int
 
-    // Keep "floor_bits_per_byte": null in the JSON when unknown.
+    // Keep "floor_bits_per_byte" and "experts" in the JSON as null when unknown.
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(method, forKey: .method); try c.encode(corpus, forKey: .corpus)
+        try c.encode(method, forKey: .method); try c.encode(experts, forKey: .experts)
+        try c.encode(corpus, forKey: .corpus)
         try c.encode(perplexity, forKey: .perplexity); try c.encode(bits_per_byte, forKey: .bits_per_byte)
         try c.encode(floor_bits_per_byte, forKey: .floor_bits_per_byte)
         try c.encode(weight_bits_per_parameter, forKey: .weight_bits_per_parameter)
-        try c.encode(model_bytes, forKey: .model_bytes); try c.encode(parameters, forKey: .parameters)
-        try c.encode(tokens, forKey: .tokens)
+        try c.encode(binarized_bits_per_weight, forKey: .binarized_bits_per_weight)
+        try c.encode(model_bytes, forKey: .model_bytes); try c.encode(file_bytes, forKey: .file_bytes)
+        try c.encode(parameters, forKey: .parameters); try c.encode(tokens, forKey: .tokens)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import Corpus
 import Kernels
 import Transformer
+import Binarization
 
 /// Options every computing command shares.
 struct ComputeOptions: ParsableArguments {
@@ -47,6 +48,12 @@ struct Failure: Error, CustomStringConvertible {
 /// Loads a checkpoint, turning format problems into one-line errors.
 func loadModel(_ path: String) throws -> (model: TransformerModel, metadata: [String: String]) {
     do { return try TransformerModel.load(from: URL(fileURLWithPath: path)) }
+    catch let error as SafetensorsError { throw Failure(error.description) }
+}
+
+/// Loads a teacher or a student, turning format problems into one-line errors.
+func loadStudent(_ path: String) throws -> (model: TransformerModel, method: Method, metadata: [String: String]) {
+    do { return try Student.load(from: URL(fileURLWithPath: path)) }
     catch let error as SafetensorsError { throw Failure(error.description) }
 }
 

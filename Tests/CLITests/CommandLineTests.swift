@@ -37,7 +37,8 @@ final class CommandLineTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
 
     func testHelpForEveryCommand() throws {
-        for command in [[], ["train"], ["eval"], ["generate"], ["bench"], ["bench", "train"], ["weave"]] {
+        for command in [[], ["train"], ["binarize"], ["eval"], ["memory"], ["generate"], ["bench"], ["bench", "train"],
+                        ["weave"]] {
             let r = try run(command + ["--help"])
             XCTAssertEqual(r.status, 0, "\(command)")
             XCTAssertTrue(r.out.contains("USAGE"), "\(command): \(r.out)")
@@ -87,5 +88,45 @@ final class CommandLineTests: XCTestCase {
         let c = try run(["eval", "--model", cut.path])
         XCTAssertNotEqual(c.status, 0)
         XCTAssertTrue(c.err.contains("cut.safetensors") && c.err.contains("truncated"), c.err)
+    }
+
+    func testBinarizeEvalAndMemory() throws {
+        let teacher = scratch.appendingPathComponent("t.safetensors").path
+        XCTAssertEqual(try run(["train", "--profile", "smoke", "--steps", "3", "--threads", "1", "--out", teacher]).status, 0)
+        for (method, extra) in [("mos", ["--experts", "2", "--steps", "2"]), ("gptq", ["--bits", "3"]), ("pbllm", [])] {
+            let student = scratch.appendingPathComponent("\(method).safetensors").path
+            let b = try run(["binarize", "--teacher", teacher, "--method", method, "--profile", "smoke", "--threads", "1",
+                             "--windows", "4", "--out", student] + extra)
+            XCTAssertEqual(b.status, 0, b.err)
+            let e = try run(["eval", "--model", student, "--windows", "4", "--json"])
+            XCTAssertEqual(e.status, 0, e.err)
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.out.utf8)) as? [String: Any])
+            XCTAssertEqual(json["method"] as? String, method)
+            let modelBytes = try XCTUnwrap(json["model_bytes"] as? Int), fileBytes = try XCTUnwrap(json["file_bytes"] as? Int)
+            XCTAssertGreaterThan(fileBytes, modelBytes)
+            XCTAssertLessThan(fileBytes - modelBytes, 32_768, "the rest of the file is its header")
+            if method == "mos" { XCTAssertEqual(json["experts"] as? Int, 2) }
+            // A student is not a teacher.
+            let again = try run(["binarize", "--teacher", student, "--method", "sign", "--out", student + ".2"])
+            XCTAssertNotEqual(again.status, 0)
+            XCTAssertTrue(again.err.contains("already binarized"), again.err)
+        }
+        for bad in [["--method", "xnor"], ["--method", "mos", "--experts", "0"], ["--method", "rtn", "--bits", "9"]] {
+            let r = try run(["binarize", "--teacher", teacher, "--out", scratch.appendingPathComponent("x").path] + bad)
+            XCTAssertNotEqual(r.status, 0, "\(bad)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("x").path))
+        }
+
+        let m = try run(["memory", "--shape", "llama-1-7b", "--method", "mos", "--json"])
+        XCTAssertEqual(m.status, 0, m.err)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(m.out.utf8)) as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(json["total_bytes"] as? Int), 1_363_419_136)
+        XCTAssertEqual(try XCTUnwrap(json["compression_vs_fp16"] as? Double), 9.88, accuracy: 0.005)
+        XCTAssertNotNil(json["bits_per_weight"])
+        let fromFile = try run(["memory", "--shape", teacher, "--method", "onebit"])
+        XCTAssertEqual(fromFile.status, 0, fromFile.err)
+        let unknown = try run(["memory", "--shape", "llama-3-8b", "--method", "mos"])
+        XCTAssertNotEqual(unknown.status, 0)
+        XCTAssertTrue(unknown.err.contains("llama-1-7b"), unknown.err)
     }
 }

@@ -1,0 +1,143 @@
+import XCTest
+import Foundation
+import Kernels
+import Corpus
+import Transformer
+@testable import Binarization
+
+final class StudentTests: XCTestCase {
+    override func setUp() { Threads.use(2) }
+
+    func tinyConfig() -> ModelConfig {
+        var c = ModelConfig()
+        c.dim = 16; c.layers = 2; c.heads = 2; c.ffnHidden = 24; c.context = 8
+        return c
+    }
+
+    /// A teacher with weights large enough that every path carries signal.
+    func tinyTeacher(seed: UInt64 = 1) -> TransformerModel {
+        let model = TransformerModel(config: tinyConfig(), seed: seed)
+        var rng = SeededGenerator(seed: seed + 100)
+        for p in model.parameters where p.value.shape.count == 2 {
+            for i in 0..<p.value.count { p.value[i] = rng.normal() * 0.3 }
+        }
+        return model
+    }
+
+    func methods() -> [Method] {
+        var list = Method.Name.allCases.map { Method($0) }
+        var mos = Method(.mos); mos.experts = 3
+        var pbMagnitude = Method(.pbllm); pbMagnitude.saliency = .magnitude; pbMagnitude.compensation = false
+        var rtn3 = Method(.rtn); rtn3.bits = 3; rtn3.groupSize = 8
+        list += [mos, pbMagnitude, rtn3]
+        return list
+    }
+
+    func temporaryFile() -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("student-\(UUID()).safetensors")
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }
+
+    /// For every method: the checkpoint holds the accounted bytes (plus its
+    /// header), and the reloaded student computes what the saved one did.
+    func testCheckpointsMatchAccountingAndReload() throws {
+        let teacher = tinyTeacher()
+        let corpus = Corpus.synthetic(bytes: 20_000, seed: 2)
+        let (inputs, targets) = corpus.windows(at: [0, 100, 200], length: 8)
+        for method in methods() {
+            let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 3, calibrationWindows: 8)
+            let url = temporaryFile()
+            try Student.save(student, method: method, to: url)
+            let file = try Data(contentsOf: url)
+            let header = Int(file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+            let dataBytes = file.count - 8 - header
+            let storage = Storage.model(ModelShape(tinyConfig()), method)
+            // Each packed tensor rounds up to whole bytes on its own: at most one byte per tensor.
+            XCTAssertGreaterThanOrEqual(dataBytes, storage.bytes, "\(method)")
+            XCTAssertLessThanOrEqual(dataBytes - storage.bytes, 7 * 2 * 7, "\(method)")
+
+            let (loaded, loadedMethod, _) = try Student.load(from: url)
+            XCTAssertEqual(loadedMethod, method)
+            // The saved model rounds its full-precision parts (and trained scales) to 16 bits.
+            let saved = student.forward(tokens: inputs, targets: targets, batch: 3, length: 8)
+            let reloaded = loaded.forward(tokens: inputs, targets: targets, batch: 3, length: 8)
+            XCTAssertEqual(reloaded, saved, accuracy: 2e-3 * saved, "\(method)")
+        }
+    }
+
+    func testLoadingRejectsDamagedStudents() throws {
+        let teacher = tinyTeacher()
+        let corpus = Corpus.synthetic(bytes: 20_000, seed: 2)
+        let url = temporaryFile()
+        try Student.save(Student.make(from: teacher, method: Method(.mos), corpus: corpus, seed: 1), method: Method(.mos), to: url)
+        var file = try Safetensors.read(from: url)
+        // Settings that do not match the tensors: three experts where four were stored.
+        var wrong = Method(.mos); wrong.experts = 3
+        file.metadata["binarization"] = String(decoding: try JSONEncoder().encode(wrong), as: UTF8.self)
+        let other = temporaryFile()
+        try file.write(to: other)
+        XCTAssertThrowsError(try Student.load(from: other)) { XCTAssertTrue("\($0)".contains("expected F16"), "\($0)") }
+        file.metadata["binarization"] = "{\"name\":\"xnor\"}"
+        try file.write(to: other)
+        XCTAssertThrowsError(try Student.load(from: other)) { XCTAssertTrue("\($0)".contains("binarization settings"), "\($0)") }
+        let bytes = try Data(contentsOf: url)
+        try bytes.prefix(bytes.count - 3).write(to: other)
+        XCTAssertThrowsError(try Student.load(from: other))
+    }
+
+    /// The distillation loss's gradient (KL through the logits, hidden-state MSE
+    /// injected at every block) against finite differences, on routers and scales.
+    func testDistillationGradientMatchesFiniteDifferences() {
+        let teacher = tinyTeacher(seed: 4)
+        var method = Method(.mos); method.experts = 2
+        let corpus = Corpus.synthetic(bytes: 20_000, seed: 5)
+        let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6)
+        var rng = SeededGenerator(seed: 7)
+        // Push the student away from the teacher and make the experts differ.
+        for block in student.blocks {
+            for (_, layer) in block.linears {
+                let mos = layer as! MixtureOfScalesLinear
+                for p in [mos.inputScale, mos.outputScale, mos.router!] {
+                    for i in 0..<p.value.count { p.value[i] *= 1 + 0.3 * rng.normal() }
+                }
+            }
+        }
+        let (inputs, targets) = corpus.windows(at: [10, 300], length: 8)
+        let objective = DistillationObjective()
+        func loss() -> Double {
+            let (kl, mse) = objective.lossAndGradients(student, teacher, inputs: inputs, targets: targets, batch: 2, length: 8)
+            return kl + 10 * mse
+        }
+        student.zeroGradients()
+        _ = loss()
+        let analytic = student.parameters.map(\.grad.array)
+        for (index, p) in student.parameters.enumerated() where p.trainable && !p.name.hasSuffix(".weight") {
+            for i in [0, p.value.count / 2, p.value.count - 1] {
+                let saved = p.value[i], eps: Float = 1e-2
+                p.value[i] = saved + eps; let plus = loss()
+                p.value[i] = saved - eps; let minus = loss()
+                p.value[i] = saved
+                let numeric = (plus - minus) / Double(2 * eps)
+                XCTAssertEqual(Double(analytic[index][i]), numeric, accuracy: 2e-3 + 3e-2 * abs(numeric), "\(p.name)[\(i)]")
+            }
+        }
+    }
+
+    /// A short distillation moves a BinaryMoS student towards its teacher, and
+    /// the same seed gives the same losses bit for bit.
+    func testDistillationLowersTheLossReproducibly() {
+        let teacher = tinyTeacher(seed: 8)
+        let corpus = Corpus.synthetic(bytes: 20_000, seed: 9)
+        var profile = Profile.named("smoke")!
+        profile.model = tinyConfig(); profile.distillBatch = 4; profile.distillLearningRate = 3e-3
+        func run() -> [Float] {
+            let student = Student.make(from: teacher, method: Method(.mos), corpus: corpus, seed: 10)
+            return distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11).map(\.loss)
+        }
+        let first = run(), second = run()
+        XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern))
+        let early = first.prefix(5).reduce(0, +) / 5, late = first.suffix(5).reduce(0, +) / 5
+        XCTAssertLessThan(late, 0.8 * early)
+    }
+}
