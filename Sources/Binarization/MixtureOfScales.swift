@@ -45,8 +45,9 @@ public final class MixtureOfScalesLinear: LinearLayer {
 
     /// BinaryMoS's initialisation from a trained layer: latent W = the weight;
     /// every expert's scales from the rank-1 fit of |W| (S_out = u·√σ₁,
-    /// S_in = v·√σ₁); the router small and random. At this point the layer
-    /// equals OneBit's, since the gates sum to 1.
+    /// S_in = v·√σ₁); the router small and random, uniform in ±1/√m as a
+    /// default-initialised linear layer of the public code. At this point the
+    /// layer equals OneBit's, since the gates sum to 1.
     public convenience init(initializingFrom dense: DenseLinear, experts: Int, workspace: Workspace,
                             rng: inout SeededGenerator) {
         let w = dense.weight
@@ -58,7 +59,10 @@ public final class MixtureOfScalesLinear: LinearLayer {
             for i in 0..<inFeatures { inputScale.value[e * inFeatures + i] = fit.inputScale[i] }
             for o in 0..<outFeatures { outputScale.value[e * outFeatures + o] = fit.outputScale[o] }
         }
-        if let router { for i in 0..<router.value.count { router.value[i] = rng.normal() * 0.02 } }
+        if let router {
+            let bound = 1 / Float(inFeatures).squareRoot()
+            for i in 0..<router.value.count { router.value[i] = Float(2 * rng.uniform() - 1) * bound }
+        }
     }
 
     private func reserve(_ rows: Int) {

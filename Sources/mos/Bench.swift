@@ -7,7 +7,7 @@ import Transformer
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each timed against a reference measured in the same run.",
-        subcommands: [BenchTrain.self])
+        subcommands: [BenchTrain.self, BenchKernels.self])
 }
 
 struct BenchTrain: ParsableCommand {

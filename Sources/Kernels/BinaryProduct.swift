@@ -1,0 +1,101 @@
+import CKernels
+
+/// A matrix of signs packed one bit per weight, for the binary kernels.
+///
+///     row r:  byte r·rowBytes + 0          byte r·rowBytes + 1      …
+///             bit 0 … bit 7                bit 0 … bit 7
+///             col 0 … col 7                col 8 … col 15           …    (bit 1: +1, bit 0: −1)
+///
+/// rowBytes = ⌈cols / 8⌉, so the matrix takes exactly rows · cols / 8 bytes
+/// when cols is a multiple of 8. The kernel reads 64 columns (8 bytes) at a
+/// time, past a row's end into the next row's bits; the activations are zero
+/// there, so those bits add nothing. Eight spare bytes after the last row
+/// keep that read inside the buffer.
+public final class PackedSigns {
+    public let rows: Int, cols: Int, rowBytes: Int
+    public let bits: UnsafeMutablePointer<UInt8>
+
+    /// Packs sign(w) of W [rows, cols] (sign(0) = +1).
+    public init(_ w: ConstFloatPointer, rows: Int, cols: Int) {
+        self.rows = rows; self.cols = cols
+        rowBytes = (cols + 7) / 8
+        bits = .allocate(capacity: rows * rowBytes + 8)
+        bits.initialize(repeating: 0, count: rows * rowBytes + 8)
+        for r in 0..<rows {
+            for c in 0..<cols where w[r * cols + c] >= 0 { bits[r * rowBytes + c / 8] |= 1 << UInt8(c % 8) }
+        }
+    }
+
+    deinit { bits.deallocate() }
+
+    /// The bytes the signs occupy (the spare read-ahead bytes excluded).
+    public var byteCount: Int { rows * rowBytes }
+
+    public func sign(_ r: Int, _ c: Int) -> Float { bits[r * rowBytes + c / 8] >> UInt8(c % 8) & 1 == 1 ? 1 : -1 }
+}
+
+/// out[t, r] = Σ_j sign(r, j) · a[t, j] for `tokens` rows of activations
+/// a [tokens, cols]: the int8 kernel (AVX-512 VNNI where the CPU has it),
+/// rows split across threads. `scratch` holds the quantized activations.
+public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int,
+                          scratch: Int8Activations) {
+    precondition(scratch.tokens >= tokens && scratch.cols == signs.cols && scratch.paddedCols % 64 == 0)
+    scratch.quantize(a)
+    let n = signs.rows
+    let sums = UnsafeMutablePointer<Int32>.allocate(capacity: tokens * n)
+    defer { sums.deallocate() }
+    parallelChunks(n, minimumChunk: 64) { rows in
+        ck_binary_i8(signs.bits, signs.rowBytes, Int32(rows.lowerBound), Int32(rows.upperBound), scratch.values,
+                     scratch.paddedCols, Int32(scratch.paddedCols), Int32(tokens), sums, n)
+    }
+    for t in 0..<tokens {
+        let s = scratch.scales[t]
+        for r in 0..<n { out[t * n + r] = Float(sums[t * n + r]) * s }
+    }
+}
+
+/// The same product in Swift SIMD on float activations, for comparison: a
+/// weight's bit flips the sign bit of its activation (x ^ (¬bit << 31)), 16
+/// lanes at a time, so no rounding of the activations at all.
+public func binaryProductSIMD(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int) {
+    let (n, m) = (signs.rows, signs.cols)
+    let lanes = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    let full = m / 16 * 16
+    parallelChunks(n, minimumChunk: 64) { rows in
+        for t in 0..<tokens {
+            let x = a + t * m
+            for r in rows {
+                let row = signs.bits + r * signs.rowBytes
+                var acc = SIMD16<Float>()
+                var c = 0
+                while c < full {
+                    let word = UInt32(UnsafeRawPointer(row + c / 8).loadUnaligned(as: UInt16.self))
+                    let flip = ((SIMD16<UInt32>(repeating: word) &>> lanes) & 1 ^ 1) &<< 31
+                    let v = UnsafeRawPointer(x + c).loadUnaligned(as: SIMD16<UInt32>.self)
+                    acc += unsafeBitCast(v ^ flip, to: SIMD16<Float>.self)
+                    c += 16
+                }
+                var sum = acc.sum()
+                while c < m { sum += signs.sign(r, c) * x[c]; c += 1 }
+                out[t * n + r] = sum
+            }
+        }
+    }
+}
+
+/// Naive reference: Σ_j sign(r, j) · a[t, j] in Double.
+public func naiveBinaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int) {
+    let (n, m) = (signs.rows, signs.cols)
+    for t in 0..<tokens {
+        for r in 0..<n {
+            var sum = 0.0
+            for c in 0..<m { sum += Double(signs.sign(r, c)) * Double(a[t * m + c]) }
+            out[t * n + r] = Float(sum)
+        }
+    }
+}
+
+public enum PackedKernels {
+    /// Whether the kernels run their AVX-512 VNNI paths here (else portable C).
+    public static var hasAVX512VNNI: Bool { ck_has_avx512vnni() != 0 }
+}

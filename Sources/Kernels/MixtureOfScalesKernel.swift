@@ -1,0 +1,114 @@
+import Foundation
+
+/// BinaryMoS's layer for inference on packed bits, router and mixing fused:
+/// for each token,
+///
+///     G = softmax(W_R · x),   s_in = G · S_in,   s_out = G · S_out,
+///     y = s_out ⊙ (B · (x ⊙ s_in))
+///
+/// With one expert there is no router and the scales are static (OneBit);
+/// the sign method is the one-expert layer with S_in = 1. Router and scales
+/// stay in 16 bits in memory, as stored, and are widened on the fly.
+public final class PackedMixtureOfScales {
+    public let signs: PackedSigns
+    public let experts: Int
+    public let router: [Float16]?          // W_R [E, m]
+    public let inputScale: [Float16]       // S_in [E, m]
+    public let outputScale: [Float16]      // S_out [E, n]
+    public var inFeatures: Int { signs.cols }
+    public var outFeatures: Int { signs.rows }
+
+    public init(signs: PackedSigns, experts: Int, router: [Float]?, inputScale: [Float], outputScale: [Float]) {
+        precondition((router == nil) == (experts == 1))
+        precondition(inputScale.count == experts * signs.cols && outputScale.count == experts * signs.rows)
+        self.signs = signs; self.experts = experts
+        self.router = router.map { $0.map(Float16.init) }
+        self.inputScale = inputScale.map(Float16.init)
+        self.outputScale = outputScale.map(Float16.init)
+    }
+
+    /// Bytes in memory: signs, scales and router (what the accounting counts).
+    public var byteCount: Int { signs.byteCount + 2 * (inputScale.count + outputScale.count + (router?.count ?? 0)) }
+
+    /// y [tokens, n] from x [tokens, m]. `scratch` is sized for at least `tokens`.
+    public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, tokens: Int, scratch: Scratch) {
+        let (m, n, E) = (inFeatures, outFeatures, experts)
+        precondition(tokens <= scratch.tokens && scratch.activations.cols == m)
+        let gates = scratch.gates, scaled = scratch.scaled
+        // Gates per token, then x ⊙ s_in.
+        for t in 0..<tokens {
+            let xt = x + t * m, g = gates + t * E
+            if let router {
+                var top = -Float.infinity
+                for e in 0..<E { g[e] = dot(router, offset: e * m, xt, count: m); top = max(top, g[e]) }
+                var total: Float = 0
+                for e in 0..<E { g[e] = exp(g[e] - top); total += g[e] }
+                for e in 0..<E { g[e] /= total }
+            } else {
+                g[0] = 1
+            }
+            mix(scaled + t * m, inputScale, gates: g, experts: E, width: m, times: xt)
+        }
+        binaryProduct(y, signs, scaled, tokens: tokens, scratch: scratch.activations)
+        for t in 0..<tokens { mix(y + t * n, outputScale, gates: gates + t * E, experts: E, width: n, times: y + t * n) }
+    }
+
+    /// Buffers for `forward`, reusable across calls with up to `tokens` tokens.
+    public final class Scratch {
+        public let tokens: Int
+        let activations: Int8Activations
+        let gates: FloatPointer, scaled: FloatPointer
+        public init(tokens: Int, layer: PackedMixtureOfScales) {
+            self.tokens = tokens
+            activations = Int8Activations(tokens: tokens, cols: layer.inFeatures, padTo: 64)
+            gates = .allocate(capacity: tokens * layer.experts)
+            scaled = .allocate(capacity: tokens * layer.inFeatures)
+        }
+        deinit { gates.deallocate(); scaled.deallocate() }
+    }
+}
+
+/// Σ_i w[offset + i] · x[i], w in 16 bits, 16 lanes at a time.
+@inline(__always)
+func dot(_ w: [Float16], offset: Int, _ x: ConstFloatPointer, count: Int) -> Float {
+    w.withUnsafeBufferPointer { wp in
+        let base = wp.baseAddress! + offset
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= count {
+            let wv = SIMD16<Float>(UnsafeRawPointer(base + i).loadUnaligned(as: SIMD16<Float16>.self))
+            acc += wv * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
+        }
+        var sum = acc.sum()
+        while i < count { sum += Float(base[i]) * x[i]; i += 1 }
+        return sum
+    }
+}
+
+/// out[i] = (Σ_e g[e] · S[e, i]) · v[i] for i < width: a token's mixed scale
+/// applied to a vector (out may be v).
+@inline(__always)
+func mix(_ out: FloatPointer, _ scales: [Float16], gates g: ConstFloatPointer, experts: Int, width: Int,
+         times v: ConstFloatPointer) {
+    scales.withUnsafeBufferPointer { sp in
+        let s = sp.baseAddress!
+        var i = 0
+        while i + 16 <= width {
+            var mixed = SIMD16<Float>()
+            for e in 0..<experts {
+                mixed += g[e] * SIMD16<Float>(UnsafeRawPointer(s + e * width + i).loadUnaligned(as: SIMD16<Float16>.self))
+            }
+            let value = mixed * UnsafeRawPointer(v + i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: value, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < width {
+            var mixed: Float = 0
+            for e in 0..<experts { mixed += g[e] * Float(s[e * width + i]) }
+            out[i] = mixed * v[i]
+            i += 1
+        }
+    }
+}
+
