@@ -7,28 +7,31 @@ import Foundation
 ///     y = s_out ⊙ (B · (x ⊙ s_in))
 ///
 /// With one expert there is no router and the scales are static (OneBit);
-/// the sign method is the one-expert layer with S_in = 1. Router and scales
+/// the sign method is the one-expert layer without S_in (all ones). Router and scales
 /// stay in 16 bits in memory, as stored, and are widened on the fly.
 public final class PackedMixtureOfScales {
     public let signs: PackedSigns
     public let experts: Int
     public let router: [Float16]?          // W_R [E, m]
-    public let inputScale: [Float16]       // S_in [E, m]
+    public let inputScale: [Float16]?      // S_in [E, m]; nil: all ones
     public let outputScale: [Float16]      // S_out [E, n]
     public var inFeatures: Int { signs.cols }
     public var outFeatures: Int { signs.rows }
 
-    public init(signs: PackedSigns, experts: Int, router: [Float]?, inputScale: [Float], outputScale: [Float]) {
-        precondition((router == nil) == (experts == 1))
-        precondition(inputScale.count == experts * signs.cols && outputScale.count == experts * signs.rows)
+    public init(signs: PackedSigns, experts: Int, router: [Float]?, inputScale: [Float]?, outputScale: [Float]) {
+        precondition((router == nil) == (experts == 1) && (inputScale != nil || experts == 1))
+        precondition((inputScale?.count ?? experts * signs.cols) == experts * signs.cols
+                     && outputScale.count == experts * signs.rows)
         self.signs = signs; self.experts = experts
         self.router = router.map { $0.map(Float16.init) }
-        self.inputScale = inputScale.map(Float16.init)
+        self.inputScale = inputScale.map { $0.map(Float16.init) }
         self.outputScale = outputScale.map(Float16.init)
     }
 
     /// Bytes in memory: signs, scales and router (what the accounting counts).
-    public var byteCount: Int { signs.byteCount + 2 * (inputScale.count + outputScale.count + (router?.count ?? 0)) }
+    public var byteCount: Int {
+        signs.byteCount + 2 * ((inputScale?.count ?? 0) + outputScale.count + (router?.count ?? 0))
+    }
 
     /// y [tokens, n] from x [tokens, m]. `scratch` is sized for at least `tokens`.
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, tokens: Int, scratch: Scratch) {
@@ -47,7 +50,11 @@ public final class PackedMixtureOfScales {
             } else {
                 g[0] = 1
             }
-            mix(scaled + t * m, inputScale, gates: g, experts: E, width: m, times: xt)
+            if let inputScale {
+                mix(scaled + t * m, inputScale, gates: g, experts: E, width: m, times: xt)
+            } else {
+                (scaled + t * m).update(from: xt, count: m)
+            }
         }
         binaryProduct(y, signs, scaled, tokens: tokens, scratch: scratch.activations)
         for t in 0..<tokens { mix(y + t * n, outputScale, gates: gates + t * E, experts: E, width: n, times: y + t * n) }

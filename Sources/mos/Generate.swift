@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Transformer
+import Binarization
 
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Sample text from a model.")
@@ -11,17 +12,20 @@ struct Generate: ParsableCommand {
     @Option(help: "Bytes to generate.") var bytes: Int = 300
     @Option(help: "Sampling temperature (0: always the likeliest byte).") var temperature: Float = 0.8
     @Option(help: "Seed for sampling.") var seed: UInt64 = 1
+    @Flag(help: "Run a student's layers as float weights instead of the packed kernels.") var float = false
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
         guard bytes >= 0 else { throw ValidationError("--bytes must not be negative") }
         guard temperature >= 0 else { throw ValidationError("--temperature must not be negative") }
-        let (m, _) = try loadModel(model)
+        let (m, method, _) = try loadStudent(model)
+        if !float { Student.pack(m) }
         let start = Date()
         let text = generate(m, prompt: Array(prompt.utf8), count: bytes, temperature: temperature, seed: seed)
         let seconds = Date().timeIntervalSince(start)
         print(prompt + String(decoding: text, as: UTF8.self))
-        log("\(bytes) bytes in \(format(seconds, 2)) s (\(format(Double(bytes) / max(seconds, 1e-9), 1)) bytes/s)")
+        log("\(method), \(float ? "float" : "packed") kernels: \(bytes) bytes in \(format(seconds, 2)) s "
+            + "(\(format(Double(bytes) / max(seconds, 1e-9), 1)) bytes/s)")
     }
 }

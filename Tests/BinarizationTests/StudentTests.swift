@@ -140,4 +140,34 @@ final class StudentTests: XCTestCase {
         let early = first.prefix(5).reduce(0, +) / 5, late = first.suffix(5).reduce(0, +) / 5
         XCTAssertLessThan(late, 0.8 * early)
     }
+
+    /// Packed students compute what their float simulation does, up to the
+    /// int8 rounding of activations, and their packed layers hold exactly the
+    /// accounted bytes (PB-LLM's sparse form excepted: it holds more).
+    func testPackedStudentsMatchSimulationAndAccounting() throws {
+        var c = ModelConfig()
+        c.dim = 64; c.layers = 1; c.heads = 2; c.ffnHidden = 128; c.context = 8
+        let teacher = TransformerModel(config: c, seed: 3)
+        var rng = SeededGenerator(seed: 4)
+        for p in teacher.parameters where p.value.shape.count == 2 { for i in 0..<p.value.count { p.value[i] = rng.normal() * 0.1 } }
+        let corpus = Corpus.synthetic(bytes: 20_000, seed: 5)
+        let (inputs, targets) = corpus.windows(at: [0, 50, 100, 150], length: 8)
+        var pb = Method(.pbllm); pb.salientRatio = 0.2
+        for method in [Method(.sign), Method(.onebit), Method(.mos), Method(.rtn), Method(.gptq), pb] {
+            let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6, calibrationWindows: 8)
+            let url = temporaryFile()
+            try Student.save(student, method: method, to: url)
+            let (simulated, _, _) = try Student.load(from: url), (packed, _, _) = try Student.load(from: url)
+            XCTAssertEqual(Student.pack(packed).packed, 7, "\(method)")
+            let reference = simulated.forward(tokens: inputs, targets: targets, batch: 4, length: 8)
+            let fast = packed.forward(tokens: inputs, targets: targets, batch: 4, length: 8)
+            XCTAssertEqual(fast, reference, accuracy: 0.01 * reference, "\(method)")
+            let accounted = Storage.model(ModelShape(c), method)
+            if method.name == .pbllm {
+                XCTAssertGreaterThan(Student.linearBytesInMemory(packed), accounted.linearBits / 8)
+            } else {
+                XCTAssertEqual(Student.linearBytesInMemory(packed), accounted.linearBits / 8, "\(method)")
+            }
+        }
+    }
 }

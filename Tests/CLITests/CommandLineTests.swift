@@ -38,7 +38,7 @@ final class CommandLineTests: XCTestCase {
 
     func testHelpForEveryCommand() throws {
         for command in [[], ["train"], ["binarize"], ["eval"], ["memory"], ["generate"], ["bench"], ["bench", "train"],
-                        ["weave"]] {
+                        ["bench", "kernels"], ["weave"]] {
             let r = try run(command + ["--help"])
             XCTAssertEqual(r.status, 0, "\(command)")
             XCTAssertTrue(r.out.contains("USAGE"), "\(command): \(r.out)")
@@ -105,7 +105,12 @@ final class CommandLineTests: XCTestCase {
             let modelBytes = try XCTUnwrap(json["model_bytes"] as? Int), fileBytes = try XCTUnwrap(json["file_bytes"] as? Int)
             XCTAssertGreaterThan(fileBytes, modelBytes)
             XCTAssertLessThan(fileBytes - modelBytes, 32_768, "the rest of the file is its header")
-            if method == "mos" { XCTAssertEqual(json["experts"] as? Int, 2) }
+            if method == "mos" {
+                XCTAssertEqual(json["experts"] as? Int, 2)
+                XCTAssertEqual(json["kernels"] as? String, "packed")
+                let f = try run(["eval", "--model", student, "--windows", "4", "--float", "--json"])
+                XCTAssertTrue(f.out.contains("\"kernels\":\"float\""), f.out)
+            }
             // A student is not a teacher.
             let again = try run(["binarize", "--teacher", student, "--method", "sign", "--out", student + ".2"])
             XCTAssertNotEqual(again.status, 0)

@@ -1,0 +1,176 @@
+import Kernels
+import Transformer
+
+// Students for inference on the packed kernels: the same layers as stored,
+// each as bits or codes in memory and multiplied by the kernels of the
+// Kernels module. Forward only.
+
+/// A binary layer (sign, OneBit, BinaryMoS) on packed sign bits.
+public final class PackedBinaryLinear: LinearLayer {
+    public let kernel: PackedMixtureOfScales
+    private var scratch: PackedMixtureOfScales.Scratch?
+    public var inFeatures: Int { kernel.inFeatures }
+    public var outFeatures: Int { kernel.outFeatures }
+    public var parameters: [Parameter] { [] }
+
+    public init(_ kernel: PackedMixtureOfScales) { self.kernel = kernel }
+
+    public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
+        if (scratch?.tokens ?? 0) < rows { scratch = .init(tokens: rows, layer: kernel) }
+        kernel.forward(y, x, tokens: rows, scratch: scratch!)
+    }
+
+    public func backward(_ dx: FloatPointer, _ dy: ConstFloatPointer, _ x: ConstFloatPointer, rows: Int,
+                         accumulate: Bool) {
+        preconditionFailure("packed layers are for inference only")
+    }
+}
+
+/// A 2-bit group-quantized layer on packed codes.
+public final class PackedInt2Linear: LinearLayer {
+    public let codes: PackedCodes2
+    private var scratch: Int8Activations?
+    public var inFeatures: Int { codes.cols }
+    public var outFeatures: Int { codes.rows }
+    public var parameters: [Parameter] { [] }
+
+    public init(_ codes: PackedCodes2) { self.codes = codes }
+
+    public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
+        if (scratch?.tokens ?? 0) < rows { scratch = Int8Activations(tokens: rows, cols: codes.cols, padTo: 256) }
+        int2Product(y, codes, x, tokens: rows, scratch: scratch!)
+    }
+
+    public func backward(_ dx: FloatPointer, _ dy: ConstFloatPointer, _ x: ConstFloatPointer, rows: Int,
+                         accumulate: Bool) {
+        preconditionFailure("packed layers are for inference only")
+    }
+}
+
+/// PB-LLM on packed bits plus a sparse list of salient weights. With the
+/// binary part's sign bit set to +1 at salient positions,
+///
+///     y_r = α_r · (B x)_r + μ_r · Σ_j x_j + Σ_{j salient} (w_rj − α_r − μ_r) · x_j
+///
+/// where w_rj is the salient weight's 8-bit value. In memory: n·m sign bits
+/// and, per salient weight, its column (32 bits) and the correction (32 bits),
+/// which is more than the stored form (a bitmap and 8-bit codes); its
+/// `byteCount` says how much.
+public final class PackedPartialBinaryLinear: LinearLayer {
+    public let signs: PackedSigns
+    public let mean: [Float], alpha: [Float]
+    let rowStarts: [Int], columns: [Int32], corrections: [Float]
+    private var scratch: Int8Activations?
+    public var inFeatures: Int { signs.cols }
+    public var outFeatures: Int { signs.rows }
+    public var parameters: [Parameter] { [] }
+
+    public init(_ code: PartialBinaryCode) {
+        let (n, m) = (code.rows, code.cols)
+        let weights = code.dequantized()
+        let signValues: [Float] = weights.indices.map { i in
+            code.salient[i] ? 1 : weights[i] - code.mean[i / m] < 0 ? -1 : 1
+        }
+        signs = signValues.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: n, cols: m) }
+        mean = code.mean; alpha = code.alpha
+        var starts = [0], cols: [Int32] = [], values: [Float] = []
+        for r in 0..<n {
+            for j in 0..<m where code.salient[r * m + j] {
+                cols.append(Int32(j))
+                values.append(weights[r * m + j] - code.alpha[r] - code.mean[r])
+            }
+            starts.append(cols.count)
+        }
+        rowStarts = starts; columns = cols; corrections = values
+    }
+
+    public var byteCount: Int { signs.byteCount + 4 * 2 * outFeatures + 8 * columns.count + 8 * (outFeatures + 1) }
+
+    public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
+        let (m, n) = (inFeatures, outFeatures)
+        if (scratch?.tokens ?? 0) < rows { scratch = Int8Activations(tokens: rows, cols: m, padTo: 64) }
+        binaryProduct(y, signs, x, tokens: rows, scratch: scratch!)
+        parallelChunks(rows, minimumChunk: 4) { tokens in
+            for t in tokens {
+                let xt = x + t * m, yt = y + t * n
+                var total: Float = 0
+                for j in 0..<m { total += xt[j] }
+                for r in 0..<n {
+                    var sparse: Float = 0
+                    for k in self.rowStarts[r]..<self.rowStarts[r + 1] {
+                        sparse += self.corrections[k] * xt[Int(self.columns[k])]
+                    }
+                    yt[r] = self.alpha[r] * yt[r] + self.mean[r] * total + sparse
+                }
+            }
+        }
+    }
+
+    public func backward(_ dx: FloatPointer, _ dy: ConstFloatPointer, _ x: ConstFloatPointer, rows: Int,
+                         accumulate: Bool) {
+        preconditionFailure("packed layers are for inference only")
+    }
+}
+
+extension Student {
+    /// Replaces every layer that has a packed kernel by it: sign, OneBit and
+    /// BinaryMoS layers, PB-LLM, and 2-bit group quantization whose layer
+    /// width and group are whole 64-column blocks. Returns how many layers
+    /// were packed and how many stayed in float (full precision, 3- and 4-bit
+    /// codes, or shapes the int2 kernel does not take).
+    @discardableResult
+    public static func pack(_ model: TransformerModel) -> (packed: Int, float: Int) {
+        var packed = 0, unpacked = 0
+        for block in model.blocks {
+            for (name, layer) in block.linears {
+                if let replacement = packedLayer(layer) {
+                    set(block, name, replacement)
+                    packed += 1
+                } else {
+                    unpacked += 1
+                }
+            }
+        }
+        return (packed, unpacked)
+    }
+
+    static func packedLayer(_ layer: LinearLayer) -> LinearLayer? {
+        switch layer {
+        case let b as MixtureOfScalesLinear:
+            let signs = PackedSigns(b.latent.value.pointer, rows: b.outFeatures, cols: b.inFeatures)
+            return PackedBinaryLinear(PackedMixtureOfScales(
+                signs: signs, experts: b.experts, router: b.router?.value.array, inputScale: b.inputScale.value.array,
+                outputScale: b.outputScale.value.array))
+        case let q as QuantizedLinear:
+            switch q.code {
+            case let sign as SignCode:
+                let w = unpackSigns(sign.signs, count: sign.rows * sign.cols)
+                let bits = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: sign.rows, cols: sign.cols) }
+                return PackedBinaryLinear(PackedMixtureOfScales(signs: bits, experts: 1, router: nil, inputScale: nil,
+                                                                outputScale: sign.scales))
+            case let group as GroupCode where group.bits == 2 && group.cols % 64 == 0 && group.groupSize % 64 == 0:
+                return PackedInt2Linear(PackedCodes2(codes: group.codes, scales: group.scales, zeros: group.zeros,
+                                                     rows: group.rows, cols: group.cols, groupSize: group.groupSize))
+            case let partial as PartialBinaryCode:
+                return PackedPartialBinaryLinear(partial)
+            default:
+                return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Bytes the linear layers occupy in memory as the model now holds them
+    /// (packed layers as packed, float layers at 4 bytes per weight).
+    public static func linearBytesInMemory(_ model: TransformerModel) -> Int {
+        model.blocks.flatMap(\.linears).reduce(0) { total, entry in
+            switch entry.layer {
+            case let b as PackedBinaryLinear: return total + b.kernel.byteCount
+            case let c as PackedInt2Linear: return total + c.codes.byteCount
+            case let p as PackedPartialBinaryLinear: return total + p.byteCount
+            default: return total + 4 * entry.layer.inFeatures * entry.layer.outFeatures
+            }
+        }
+    }
+}
