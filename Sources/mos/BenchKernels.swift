@@ -15,7 +15,9 @@ struct BenchKernels: ParsableCommand {
         (2-bit codes, a 16-bit scale and zero per 128 weights). Each round times every kernel once, \
         rounds repeat, and the fastest round counts. ratio_vs_sgemv is the float kernel's time over this \
         kernel's (above 1: faster). GB/s is weight bytes read per second, against the read bandwidth \
-        measured here on the same threads. With --tokens N > 1 the GEMM paths run against sgemm instead.
+        measured here on the same threads. binary_swift is the bare sign-bit product written in Swift SIMD \
+        (float activations, sign bits flipping sign bits), for comparison with the C kernel behind binary. \
+        With --tokens N > 1 the GEMM paths run against sgemm instead.
         """)
 
     @Option(help: "Shapes as ROWSxCOLS (output × input), comma-separated (default: LLaMA-7B's and the compact model's).")
@@ -41,7 +43,7 @@ struct BenchKernels: ParsableCommand {
               + "AVX-512 VNNI kernels: \(PackedKernels.hasAVX512VNNI ? "yes" : "no (portable C)"); tokens per call: \(tokens)")
         var table = CSVTable(columns: ["kernel", "rows", "cols", "tokens", "threads", "seconds", "ratio_vs_sgemv",
                                        "weight_bytes", "gb_per_s"])
-        print("kernel       rows   cols      time        vs \(reference)   weight bytes   GB/s")
+        print("kernel         rows   cols      time        vs \(reference)   weight bytes   GB/s")
         for (rows, cols) in parsed {
             let kernels = makeKernels(rows: rows, cols: cols)
             let seconds = time(kernels)
@@ -50,7 +52,7 @@ struct BenchKernels: ParsableCommand {
                 table.append([k == 0 ? reference : kernel.name, rows, cols, tokens, compute.threads,
                               CSVTable.format(seconds[k], digits: 9), CSVTable.format(ratio, digits: 3), kernel.bytes,
                               CSVTable.format(gbs, digits: 2)])
-                print((k == 0 ? reference : kernel.name).padding(toLength: 10, withPad: " ", startingAt: 0)
+                print((k == 0 ? reference : kernel.name).padding(toLength: 12, withPad: " ", startingAt: 0)
                       + String(format: " %6d %6d  %9.4f ms  %7.2f×  %12d  %6.1f", rows, cols, seconds[k] * 1000, ratio,
                                kernel.bytes, gbs))
             }
@@ -96,6 +98,10 @@ struct BenchKernels: ParsableCommand {
             Kernel(name: "binarymos", bytes: mos.byteCount) { mos.forward(y.data, x.pointer, tokens: tokens, scratch: mosScratch) },
             Kernel(name: "int2", bytes: codes.byteCount) {
                 int2Product(y.data, codes, int2Input.pointer, tokens: tokens, scratch: int2Scratch)
+            },
+            // The sign-bit product alone, in Swift SIMD on float activations (no int8 rounding).
+            Kernel(name: "binary_swift", bytes: signs.byteCount) {
+                binaryProductSIMD(y.data, signs, x.pointer, tokens: tokens)
             },
         ]
     }
