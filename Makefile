@@ -55,7 +55,7 @@ report: $(FIGURES)/report.html
 	@echo "report: $(FIGURES)/report.html"
 
 test: build
-	$(SWIFT) test -c release
+	$(SWIFT) test -c release --disable-swift-testing
 	$(MAKE) --no-print-directory report PROFILE=smoke FIGURES=.build/smoke-report
 	@test -s .build/smoke-report/report.html && echo "smoke report: .build/smoke-report/report.html"
 
