@@ -37,7 +37,7 @@ final class CommandLineTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
 
     func testHelpForEveryCommand() throws {
-        for command in [[], ["train"], ["binarize"], ["eval"], ["memory"], ["generate"], ["bench"], ["bench", "train"],
+        for command in [[], ["train"], ["binarize"], ["sweep"], ["eval"], ["memory"], ["generate"], ["bench"], ["bench", "train"],
                         ["bench", "kernels"], ["weave"]] {
             let r = try run(command + ["--help"])
             XCTAssertEqual(r.status, 0, "\(command)")
@@ -133,5 +133,36 @@ final class CommandLineTests: XCTestCase {
         let unknown = try run(["memory", "--shape", "llama-3-8b", "--method", "mos"])
         XCTAssertNotEqual(unknown.status, 0)
         XCTAssertTrue(unknown.err.contains("llama-1-7b"), unknown.err)
+    }
+
+    /// A sweep writes one row per point, resumes without redoing points, and
+    /// gives the same numbers for the same seed whatever --jobs is.
+    func testSweepAppendsAndResumes() throws {
+        let teacher = scratch.appendingPathComponent("t.safetensors").path
+        XCTAssertEqual(try run(["train", "--profile", "smoke", "--steps", "3", "--threads", "1", "--out", teacher]).status, 0)
+        let csv = scratch.appendingPathComponent("sweep.csv").path
+        func sweep(_ extra: [String], out: String = csv) throws -> (status: Int32, out: String, err: String) {
+            try run(["sweep", "--teacher", teacher, "--method", "mos", "--profile", "smoke", "--steps", "2",
+                     "--windows", "4", "--out", out] + extra)
+        }
+        XCTAssertEqual(try sweep(["--experts", "1,2", "--seeds", "2", "--jobs", "2"]).status, 0)
+        let first = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(first.count, 1 + 4)
+        XCTAssertTrue(first[0].hasPrefix("method,experts,salient,saliency,compensation,bits,group,seed,perplexity,"))
+        let again = try sweep(["--experts", "1,2,4", "--seeds", "2", "--jobs", "1"])
+        XCTAssertEqual(again.status, 0, again.err)
+        XCTAssertTrue(again.err.contains("2 point(s) to run (4 already"), again.err)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 1 + 6)
+        // Same seed, one job instead of two: the same perplexity.
+        let other = scratch.appendingPathComponent("other.csv").path
+        XCTAssertEqual(try sweep(["--experts", "2", "--seeds", "1", "--jobs", "1"], out: other).status, 0)
+        func perplexity(_ line: Substring) -> String { String(line.split(separator: ",", omittingEmptySubsequences: false)[8]) }
+        let single = try String(contentsOfFile: other, encoding: .utf8).split(separator: "\n")[1]
+        let matching = rows.first { $0.hasPrefix("mos,2,") && $0.split(separator: ",", omittingEmptySubsequences: false)[7] == "1" }
+        XCTAssertEqual(perplexity(single), perplexity(try XCTUnwrap(matching)))
+        let bad = try sweep(["--experts", "2,x"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("--experts"), bad.err)
     }
 }
