@@ -13,7 +13,7 @@ BIN      = .build/release
 TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
 RUN     := $(FIGURES)/runs/$(TAG)
 TEACHER := $(RUN)/teacher.safetensors
-CHAPTERS = FirstLook
+CHAPTERS = FirstLook MemoryCost
 CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
 
 .PHONY: all deps build test report smoke clean help

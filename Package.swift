@@ -38,6 +38,10 @@ let package = Package(
             name: "first-look", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/FirstLook", swiftSettings: native),
+        .executableTarget(
+            name: "memory-cost", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Chapters/MemoryCost", swiftSettings: native),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "Corpus"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Corpus", "Kernels"]),
