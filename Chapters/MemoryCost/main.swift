@@ -163,7 +163,7 @@ struct MemoryCost: ParsableCommand {
  rounds up to whole bytes). At this width the picture is very different from
  LLaMA's: the bits per weight of the block layers (`bits_per_weight`) are far
  above 1 for BinaryMoS, because its scales and router cost 16·E·(2m + n) bits
- per layer, which a 128-wide layer cannot spread thin.
+ per layer, which a layer this narrow cannot spread thin.
 
  ## How the overhead fades with width
 
