@@ -29,9 +29,11 @@ let package = Package(
         .target(name: "Binarization", dependencies: ["Transformer", "Kernels"], swiftSettings: native),
         .target(name: "Notebook", dependencies: ["CGraphviz", .product(name: "Ink", package: "Ink")],
                 swiftSettings: native),
+        .target(name: "Experiments", dependencies: ["Binarization", "Notebook", "Transformer", "Corpus", "Kernels"],
+                swiftSettings: native),
         .executableTarget(
             name: "mos",
-            dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook",
+            dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: native),
         .executableTarget(

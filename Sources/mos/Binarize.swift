@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Binarization
 import Corpus
+import Experiments
 import Kernels
 import Notebook
 import Transformer
@@ -78,28 +79,10 @@ struct Binarize: ParsableCommand {
     }
 
     func methodSettings() throws -> Method {
-        guard let name = Method.Name(rawValue: method) else {
-            throw ValidationError("unknown method '\(method)'; choose one of "
-                                  + Method.Name.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        guard let measure = Method.Saliency(rawValue: saliency) else {
-            throw ValidationError("unknown saliency '\(saliency)'; choose magnitude or hessian")
-        }
-        var m = Method(name)
-        m.experts = experts; m.salientRatio = salient; m.saliency = measure; m.compensation = !noCompensation
+        var m = try parseMethod(method, saliency: saliency)
+        m.experts = experts; m.salientRatio = salient; m.compensation = !noCompensation
         m.bits = bits; m.groupSize = group
         if let problem = m.problems.first { throw ValidationError(problem) }
         return m
     }
-}
-
-/// Gate statistics as CSV text: step, block, layer, normalized entropy, then each expert's usage.
-func routerCSV(_ snapshots: [RouterSnapshot]) -> String {
-    let experts = snapshots.first?.usage.count ?? 0
-    var lines = ["step,block,layer,entropy," + (0..<experts).map { "usage\($0)" }.joined(separator: ",")]
-    for s in snapshots {
-        lines.append("\(s.step),\(s.block),\(s.layer),\(format(s.normalizedEntropy, 5)),"
-                     + s.usage.map { format($0, 5) }.joined(separator: ","))
-    }
-    return lines.joined(separator: "\n")
 }

@@ -23,11 +23,7 @@ struct Memory: ParsableCommand {
 
     func run() throws {
         guard scaleBits == 16 || scaleBits == 32 else { throw ValidationError("--scale-bits must be 16 or 32") }
-        guard let name = Method.Name(rawValue: method) else {
-            throw ValidationError("unknown method '\(method)'; choose one of "
-                                  + Method.Name.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        var m = Method(name)
+        var m = try parseMethod(method)
         m.experts = experts; m.salientRatio = salient; m.bits = bits; m.groupSize = group
         if let problem = m.problems.first { throw ValidationError(problem) }
         let architecture = try resolveShape()

@@ -10,5 +10,5 @@ struct Mos: ParsableCommand {
         causal attention, SwiGLU) trained here with hand-written forward and backward passes. \
         Corpora: `synthetic` (an embedded generated language with a known entropy floor) or a text file.
         """,
-        subcommands: [Train.self, Binarize.self, Sweep.self, Eval.self, Memory.self, Generate.self, Bench.self, Weave.self])
+        subcommands: [Train.self, Binarize.self, SweepCommand.self, Eval.self, Memory.self, Generate.self, Bench.self, Weave.self])
 }

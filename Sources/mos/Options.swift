@@ -57,4 +57,18 @@ func loadStudent(_ path: String) throws -> (model: TransformerModel, method: Met
     catch let error as SafetensorsError { throw Failure(error.description) }
 }
 
+/// A method by name, with a saliency measure (PB-LLM's), or a usage error.
+func parseMethod(_ name: String, saliency: String = Method.Saliency.hessian.rawValue) throws -> Method {
+    guard let n = Method.Name(rawValue: name) else {
+        throw ValidationError("unknown method '\(name)'; choose one of "
+                              + Method.Name.allCases.map(\.rawValue).joined(separator: ", "))
+    }
+    guard let measure = Method.Saliency(rawValue: saliency) else {
+        throw ValidationError("unknown saliency '\(saliency)'; choose magnitude or hessian")
+    }
+    var m = Method(n)
+    m.saliency = measure
+    return m
+}
+
 func format(_ x: Double, _ digits: Int = 3) -> String { String(format: "%.\(digits)f", x) }
