@@ -3,6 +3,7 @@
 
 PROFILE ?= quick
 CORPUS  ?= synthetic
+SEEDS   ?= 3
 THREADS ?= $(shell nproc)
 FIGURES ?= Figures
 
@@ -13,14 +14,16 @@ BIN      = .build/release
 TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
 RUN     := $(FIGURES)/runs/$(TAG)
 TEACHER := $(RUN)/teacher.safetensors
-CHAPTERS = FirstLook MemoryCost
+CHAPTERS = FirstLook Experts MemoryCost
 CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
+# Students are trained once per run and shared: the expert sweep's serve later chapters.
+ARGS_Experts = --seeds $(SEEDS) --students $(RUN)/students
 
 .PHONY: all deps build test report smoke clean help
 all: report
 
 help:
-	@echo "make report [PROFILE=quick|paper|smoke] [CORPUS=synthetic|PATH] [THREADS=N]"
+	@echo "make report [PROFILE=quick|paper|smoke] [CORPUS=synthetic|PATH] [SEEDS=N] [THREADS=N]"
 	@echo "make test     unit tests, then the report pipeline on the smoke profile"
 	@echo "make deps     check (and as root install) the Debian packages"
 	@echo "make clean    remove Figures/ output (keeps Figures/README.md)"
@@ -39,13 +42,13 @@ $(TEACHER): | build
 $(RUN)/%/.done: $(TEACHER) Chapters/%/main.swift | build
 	@mkdir -p $(@D)
 	$(BIN)/$(shell echo $* | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr A-Z a-z) \
-	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D)
-	@cd $(@D) && for gp in *.gp; do [ -e "$$gp" ] && gnuplot "$$gp" || true; done
+	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D) $(ARGS_$*)
+	@cd $(@D) && for gp in *.gp; do [ ! -e "$$gp" ] || gnuplot "$$gp" || exit 1; done
 	@touch $@
 
 $(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) | build
 	$(BIN)/mos weave --out $@ \
-	  --meta "corpus=$(CORPUS)" --meta "profile=$(PROFILE)" --meta "threads=$(THREADS)" \
+	  --meta "corpus=$(CORPUS)" --meta "profile=$(PROFILE)" --meta "seeds=$(SEEDS)" --meta "threads=$(THREADS)" \
 	  --meta "commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	  --meta "date=$$(date -u +%Y-%m-%dT%H:%MZ)" \
 	  --meta "machine=$$(uname -m), $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \

@@ -41,6 +41,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/FirstLook", swiftSettings: native),
         .executableTarget(
+            name: "experts", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Chapters/Experts", swiftSettings: native),
+        .executableTarget(
             name: "memory-cost", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/MemoryCost", swiftSettings: native),
