@@ -14,10 +14,11 @@ BIN      = .build/release
 TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
 RUN     := $(FIGURES)/runs/$(TAG)
 TEACHER := $(RUN)/teacher.safetensors
-CHAPTERS = FirstLook Experts MemoryCost
+CHAPTERS = FirstLook Experts Router MemoryCost
 CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
 # Students are trained once per run and shared: the expert sweep's serve later chapters.
 ARGS_Experts = --seeds $(SEEDS) --students $(RUN)/students
+ARGS_Router  = --students $(RUN)/students
 
 .PHONY: all deps build test report smoke clean help
 all: report
@@ -45,6 +46,9 @@ $(RUN)/%/.done: $(TEACHER) Chapters/%/main.swift | build
 	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D) $(ARGS_$*)
 	@cd $(@D) && for gp in *.gp; do [ ! -e "$$gp" ] || gnuplot "$$gp" || exit 1; done
 	@touch $@
+
+# Later chapters read the students the expert sweep made.
+$(RUN)/Router/.done: $(RUN)/Experts/.done
 
 $(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) | build
 	$(BIN)/mos weave --out $@ \
