@@ -239,10 +239,10 @@ struct FirstLook: ParsableCommand {
         let dot = """
             digraph onebit {
               rankdir=LR; node [shape=box, style="rounded,filled", fillcolor="#eeeeff", fontname="sans"];
-              x [label=\(DOT.quote("x  [\(m)]\ntoken's input"))];
-              gin [label=\(DOT.quote("⊙ g  (input scale)\n\(m) values, 16 bit")), fillcolor="#ffeedd"];
-              b [label=\(DOT.quote("· sign(W)ᵀ\n\(n)×\(m) = \(n * m) bits")), fillcolor="#ddeeff"];
-              hout [label=\(DOT.quote("⊙ h  (output scale)\n\(n) values, 16 bit")), fillcolor="#ffeedd"];
+              x [label=\(DOT.quote(lines: ["x  [\(m)]", "token's input"]))];
+              gin [label=\(DOT.quote(lines: ["⊙ g  (input scale)", "\(m) values, 16 bit"])), fillcolor="#ffeedd"];
+              b [label=\(DOT.quote(lines: ["· sign(W)ᵀ", "\(n)×\(m) = \(n * m) bits"])), fillcolor="#ddeeff"];
+              hout [label=\(DOT.quote(lines: ["⊙ h  (output scale)", "\(n) values, 16 bit"])), fillcolor="#ffeedd"];
               y [label=\(DOT.quote("y  [\(n)]"))];
               x -> gin -> b -> hout -> y;
             }
