@@ -84,3 +84,12 @@ public func naiveMatmulBackwardWeight(_ dw: FloatPointer, _ dout: ConstFloatPoin
         }
     }
 }
+
+/// y[n] = W[n, m] · x[m]: OpenBLAS's sgemv, rows split across threads (the
+/// float reference the packed kernels are timed against).
+public func matvec(_ y: FloatPointer, _ w: ConstFloatPointer, _ x: ConstFloatPointer, rows n: Int, cols m: Int) {
+    parallelChunks(n, minimumChunk: 64) { r in
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(m), 1, w + r.lowerBound * m, Int32(m),
+                    x, 1, 0, y + r.lowerBound, 1)
+    }
+}

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import CBLAS
-import Corpus
+import Experiments
 import Kernels
 import Notebook
 
@@ -37,7 +36,7 @@ struct BenchKernels: ParsableCommand {
             }
             return (parts[0], parts[1])
         }
-        let bandwidth = readBandwidth()
+        let bandwidth = KernelBenchmark.readBandwidth()
         let reference = tokens == 1 ? "sgemv" : "sgemm"
         print("read bandwidth \(format(bandwidth / 1e9, 1)) GB/s on \(compute.threads) thread(s); "
               + "AVX-512 VNNI kernels: \(PackedKernels.hasAVX512VNNI ? "yes" : "no (portable C)"); tokens per call: \(tokens)")
@@ -45,111 +44,18 @@ struct BenchKernels: ParsableCommand {
                                        "weight_bytes", "gb_per_s"])
         print("kernel         rows   cols      time        vs \(reference)   weight bytes   GB/s")
         for (rows, cols) in parsed {
-            let kernels = makeKernels(rows: rows, cols: cols)
-            let seconds = time(kernels)
-            for (k, kernel) in kernels.enumerated() {
-                let ratio = seconds[0] / seconds[k], gbs = Double(kernel.bytes) / seconds[k] / 1e9
-                table.append([k == 0 ? reference : kernel.name, rows, cols, tokens, compute.threads,
-                              CSVTable.format(seconds[k], digits: 9), CSVTable.format(ratio, digits: 3), kernel.bytes,
-                              CSVTable.format(gbs, digits: 2)])
-                print((k == 0 ? reference : kernel.name).padding(toLength: 12, withPad: " ", startingAt: 0)
-                      + String(format: " %6d %6d  %9.4f ms  %7.2f×  %12d  %6.1f", rows, cols, seconds[k] * 1000, ratio,
-                               kernel.bytes, gbs))
+            var benchmark = KernelBenchmark(rows: rows, cols: cols)
+            benchmark.tokens = tokens; benchmark.rounds = rounds
+            let timings = benchmark.run()
+            for t in timings {
+                let ratio = timings[0].seconds / t.seconds, gbs = Double(t.weightBytes) / t.seconds / 1e9
+                table.append([t.kernel, rows, cols, tokens, compute.threads, CSVTable.format(t.seconds, digits: 9),
+                              CSVTable.format(ratio, digits: 3), t.weightBytes, CSVTable.format(gbs, digits: 2)])
+                print(t.kernel.padding(toLength: 12, withPad: " ", startingAt: 0)
+                      + String(format: " %6d %6d  %9.4f ms  %7.2f×  %12d  %6.1f", rows, cols, t.seconds * 1000, ratio,
+                               t.weightBytes, gbs))
             }
         }
         if let csv { try table.write(to: URL(fileURLWithPath: csv)) }
-    }
-
-    struct Kernel {
-        var name: String
-        var bytes: Int
-        var run: () -> Void
-    }
-
-    /// The four kernels on one shape, with random weights and activations.
-    func makeKernels(rows n: Int, cols m: Int) -> [Kernel] {
-        var rng = SeededGenerator(seed: 7)
-        let w = Tensor([n, m]), x = Tensor([tokens, m]), y = Tensor([tokens, n])
-        for i in 0..<w.count { w[i] = rng.normal() * 0.02 }
-        for i in 0..<x.count { x[i] = rng.normal() }
-        let signs = PackedSigns(w.pointer, rows: n, cols: m)
-        func scales(_ count: Int) -> [Float] { (0..<count).map { _ in 0.01 + abs(rng.normal()) * 0.01 } }
-        let onebit = PackedMixtureOfScales(signs: signs, experts: 1, router: nil, inputScale: scales(m), outputScale: scales(n))
-        let mos = PackedMixtureOfScales(signs: signs, experts: 4, router: scales(4 * m), inputScale: scales(4 * m),
-                                        outputScale: scales(4 * n))
-        let oneScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: onebit)
-        let mosScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: mos)
-        let group = 128, columns = (m + 63) / 64 * 64, groups = (columns + group - 1) / group
-        let codes = PackedCodes2(codes: (0..<(n * columns)).map { _ in UInt8(rng.below(4)) }, scales: scales(n * groups),
-                                 zeros: (0..<(n * groups)).map { _ in Float(rng.below(4)) }, rows: n, cols: columns,
-                                 groupSize: group)
-        let int2Input = Tensor([tokens, columns]), int2Scratch = Int8Activations(tokens: tokens, cols: columns, padTo: 256)
-        for t in 0..<tokens { for j in 0..<m { int2Input[t * columns + j] = x[t * m + j] } }
-        // The closures hold the tensors themselves, so their buffers live as long as the kernels.
-        let tokens = self.tokens
-        let reference: () -> Void = tokens == 1
-            ? { parallelChunks(n, minimumChunk: 64) { r in
-                    cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(r.count), Int32(m), 1, w.pointer + r.lowerBound * m,
-                                Int32(m), x.pointer, 1, 0, y.data + r.lowerBound, 1) } }
-            : { matmulForward(y.data, x.pointer, w.pointer, rows: tokens, inFeatures: m, outFeatures: n) }
-        return [
-            Kernel(name: "sgemv", bytes: 4 * n * m, run: reference),
-            Kernel(name: "binary", bytes: onebit.byteCount) { onebit.forward(y.data, x.pointer, tokens: tokens, scratch: oneScratch) },
-            Kernel(name: "binarymos", bytes: mos.byteCount) { mos.forward(y.data, x.pointer, tokens: tokens, scratch: mosScratch) },
-            Kernel(name: "int2", bytes: codes.byteCount) {
-                int2Product(y.data, codes, int2Input.pointer, tokens: tokens, scratch: int2Scratch)
-            },
-            // The sign-bit product alone, in Swift SIMD on float activations (no int8 rounding).
-            Kernel(name: "binary_swift", bytes: signs.byteCount) {
-                binaryProductSIMD(y.data, signs, x.pointer, tokens: tokens)
-            },
-        ]
-    }
-
-    /// Seconds per call of each kernel: repetitions sized to about 20 ms per
-    /// measurement, kernels interleaved within each round, the fastest round kept.
-    func time(_ kernels: [Kernel]) -> [Double] {
-        let repetitions = kernels.map { k -> Int in
-            k.run()
-            let start = Date()
-            k.run()
-            return max(1, Int(0.02 / max(Date().timeIntervalSince(start), 1e-7)))
-        }
-        var best = [Double](repeating: .infinity, count: kernels.count)
-        for _ in 0..<rounds {
-            for (i, k) in kernels.enumerated() {
-                let start = Date()
-                for _ in 0..<repetitions[i] { k.run() }
-                best[i] = min(best[i], Date().timeIntervalSince(start) / Double(repetitions[i]))
-            }
-        }
-        return best
-    }
-
-    /// Bytes per second of summing a 256 MiB buffer, split over the threads (best of three).
-    func readBandwidth() -> Double {
-        let count = 64 << 20
-        let buffer = Tensor([count])
-        for i in stride(from: 0, to: count, by: 1024) { buffer[i] = 1 }
-        var best = Double.infinity, total: Float = 0
-        for _ in 0..<3 {
-            let start = Date()
-            let sums = UnsafeMutablePointer<Float>.allocate(capacity: Threads.count)
-            sums.initialize(repeating: 0, count: Threads.count)
-            parallelChunks(count, minimumChunk: 1 << 20) { r in
-                var acc = SIMD16<Float>()
-                var i = r.lowerBound
-                while i + 16 <= r.upperBound {
-                    acc += UnsafeRawPointer(buffer.data + i).loadUnaligned(as: SIMD16<Float>.self)
-                    i += 16
-                }
-                sums[r.lowerBound * Threads.count / count] = acc.sum()
-            }
-            best = min(best, Date().timeIntervalSince(start))
-            total += (0..<Threads.count).reduce(0) { $0 + sums[$1] }
-            sums.deallocate()
-        }
-        precondition(total > 0)
-        return Double(4 * count) / best
     }
 }
