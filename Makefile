@@ -14,11 +14,12 @@ BIN      = .build/release
 TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
 RUN     := $(FIGURES)/runs/$(TAG)
 TEACHER := $(RUN)/teacher.safetensors
-CHAPTERS = FirstLook Experts Router MemoryCost
+CHAPTERS = FirstLook Experts Router MemoryCost Frontier
 CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
 # Students are trained once per run and shared: the expert sweep's serve later chapters.
 ARGS_Experts = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_Router  = --students $(RUN)/students
+ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
 
 .PHONY: all deps build test report smoke clean help
 all: report
@@ -48,7 +49,7 @@ $(RUN)/%/.done: $(TEACHER) Chapters/%/main.swift | build
 	@touch $@
 
 # Later chapters read the students the expert sweep made.
-$(RUN)/Router/.done: $(RUN)/Experts/.done
+$(RUN)/Router/.done $(RUN)/Frontier/.done: $(RUN)/Experts/.done
 
 $(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) | build
 	$(BIN)/mos weave --out $@ \

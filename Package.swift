@@ -49,6 +49,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/Router", swiftSettings: native),
         .executableTarget(
+            name: "frontier", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Chapters/Frontier", swiftSettings: native),
+        .executableTarget(
             name: "memory-cost", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/MemoryCost", swiftSettings: native),
