@@ -14,12 +14,13 @@ BIN      = .build/release
 TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
 RUN     := $(FIGURES)/runs/$(TAG)
 TEACHER := $(RUN)/teacher.safetensors
-CHAPTERS = FirstLook Experts Router MemoryCost Frontier
+CHAPTERS = FirstLook BinaryKernel Experts Router MemoryCost PartialBinary Frontier
 CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
 # Students are trained once per run and shared: the expert sweep's serve later chapters.
 ARGS_Experts = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_Router  = --students $(RUN)/students
 ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
+ARGS_PartialBinary = --students $(RUN)/students
 
 .PHONY: all deps build test report smoke clean help
 all: report

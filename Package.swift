@@ -41,6 +41,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/FirstLook", swiftSettings: native),
         .executableTarget(
+            name: "binary-kernel", dependencies: ["Transformer", "Binarization", "Notebook", "Kernels", "Experiments",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Chapters/BinaryKernel", swiftSettings: native),
+        .executableTarget(
             name: "experts", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/Experts", swiftSettings: native),
@@ -48,6 +52,10 @@ let package = Package(
             name: "router", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/Router", swiftSettings: native),
+        .executableTarget(
+            name: "partial-binary", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
+                           "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Chapters/PartialBinary", swiftSettings: native),
         .executableTarget(
             name: "frontier", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
