@@ -22,7 +22,7 @@ ARGS_Router  = --students $(RUN)/students
 ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_PartialBinary = --students $(RUN)/students
 
-.PHONY: all deps build test report smoke clean help
+.PHONY: all deps build test report clean help
 all: report
 
 help:
@@ -34,25 +34,40 @@ help:
 deps:
 	@bash .ci/deps
 
-build: deps
+# The binaries are rebuilt when a source changes; then every chapter reruns,
+# so no number in the report comes from older code.
+SOURCES := Package.swift $(shell find Sources Chapters -type f \( -name '*.swift' -o -name '*.c' -o -name '*.h' \
+             -o -name '*.modulemap' \) 2>/dev/null)
+build: $(BIN)/mos
+$(BIN)/mos: $(SOURCES) | deps
 	$(BUILD)
+	@touch $@
 
 # The teacher is trained once per corpus and profile and shared by the chapters.
 $(TEACHER): | build
 	$(BIN)/mos train --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $@
 
+# Students are made once per teacher and code: a new teacher or new binaries start afresh.
+STUDENTS := $(RUN)/students/.made
+$(STUDENTS): $(TEACHER) $(BIN)/mos
+	@rm -rf $(@D) && mkdir -p $(@D) && touch $@
+
 # A chapter: run it, then render the gnuplot scripts it wrote to SVG.
-$(RUN)/%/.done: $(TEACHER) Chapters/%/main.swift | build
+$(RUN)/%/.done: $(TEACHER) $(STUDENTS) Chapters/%/main.swift $(BIN)/mos
 	@mkdir -p $(@D)
 	$(BIN)/$(shell echo $* | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr A-Z a-z) \
 	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D) $(ARGS_$*)
 	@cd $(@D) && for gp in *.gp; do [ ! -e "$$gp" ] || gnuplot "$$gp" || exit 1; done
 	@touch $@
 
-# Later chapters read the students the expert sweep made.
-$(RUN)/Router/.done $(RUN)/Frontier/.done: $(RUN)/Experts/.done
+# Later chapters read the students the expert sweep made. The chapters that
+# time kernels run alone, after the others, so that `make -j2` cannot load the
+# cores they measure.
+$(RUN)/Router/.done $(RUN)/PartialBinary/.done: $(RUN)/Experts/.done
+$(RUN)/Frontier/.done: $(addsuffix /.done,$(addprefix $(RUN)/,FirstLook Experts Router MemoryCost PartialBinary))
+$(RUN)/BinaryKernel/.done: $(RUN)/Frontier/.done
 
-$(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) | build
+$(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) $(BIN)/mos
 	$(BIN)/mos weave --out $@ \
 	  --meta "corpus=$(CORPUS)" --meta "profile=$(PROFILE)" --meta "seeds=$(SEEDS)" --meta "threads=$(THREADS)" \
 	  --meta "commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \

@@ -177,7 +177,9 @@ struct Frontier: ParsableCommand {
         }
         for label in ["GPTQ 2-bit g128", "RTN 2-bit g128"] {
             guard let two = row(label) else { continue }
-            s += mos.p < two.p ? "It beats \(label) (\(f(two.p)))" : "It does not beat \(label) (\(f(two.p)))"
+            let clear = abs(mos.p - two.p) > 2 * max(mos.std, two.std)
+            s += mos.p < two.p ? "It beats \(label) (\(f(two.p)) ± \(f(two.std)))" : "It does not beat \(label) (\(f(two.p)) ± \(f(two.std)))"
+            s += clear ? "" : " (within seed noise)"
             s += mos.llama < two.llama / 2
                 ? " at less than half its bits per weight at LLaMA-7B's shapes (\(f(mos.llama)) against \(f(two.llama))), "
                 : " at LLaMA-7B's shapes (\(f(mos.llama)) against \(f(two.llama)) bits per weight), "

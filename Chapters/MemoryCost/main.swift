@@ -156,14 +156,24 @@ struct MemoryCost: ParsableCommand {
                           String(format: "%.3f", st.linearBitsPerWeight), String(format: "%.2f", Double(fp16.bits) / Double(st.bits))])
         }
         try table.write(to: folder.appendingPathComponent("compact-memory.csv"))
+        var mos = Method(.mos); mos.experts = 4
+        let oneBit = Storage.model(shape, Method(.onebit)).linearBitsPerWeight, four = Storage.model(shape, mos).linearBitsPerWeight
+        let extra = four - 1
+        try AtomicFile.write("In this model (layers \(model.config.dim) to \(model.config.ffnHidden) wide) BinaryMoS with four "
+                             + "experts costs \(String(format: "%.3f", four)) bits per weight of the block layers against OneBit's "
+                             + "\(String(format: "%.3f", oneBit)): its scales and router add \(String(format: "%.3f", extra)) bits "
+                             + "per weight, \(extra > 1 ? "more than" : "less than") the sign bit itself. At LLaMA-7B's widths the same "
+                             + "overhead is \(String(format: "%.3f", Storage.model(ModelShape.named["llama-1-7b"]!, mos).linearBitsPerWeight - 1)) bits.\n",
+                             to: folder.appendingPathComponent("compact.md"))
     }
 //: {{table: compact-memory.csv}}
 /*:
  `data_bytes` equals `computed_bytes` up to a byte per packed tensor (each
- rounds up to whole bytes). At this width the picture is very different from
- LLaMA's: the bits per weight of the block layers (`bits_per_weight`) are far
- above 1 for BinaryMoS, because its scales and router cost 16·E·(2m + n) bits
- per layer, which a layer this narrow cannot spread thin.
+ rounds up to whole bytes). BinaryMoS's scales and router cost 16·E·(2m + n)
+ bits per layer, whatever its n·m weights:
+ */
+//: {{include: compact.md}}
+/*:
 
  ## How the overhead fades with width
 

@@ -295,7 +295,8 @@ struct Router: ParsableCommand {
         s += "from \(f(entropy.min() ?? 0)) (block \(decided.0), \(decided.1)) to \(f(entropy.max() ?? 0)). "
         s += mean > 0.9
             ? "The routers stay close to uniform: most tokens get nearly the same mixture, so the experts act almost as one static scale. "
-            : "The routers have moved well away from uniform: tokens get different mixtures of the experts. "
+            : mean > 0.6 ? "The routers have moved partly away from uniform: tokens get somewhat different mixtures of the experts. "
+                         : "The routers have moved well away from uniform: many tokens lean on one or two experts. "
         if let registerEntropy, let info = table.column("register_information_bits")?.compactMap(Double.init),
            let top = info.max() {
             let index = info.firstIndex(of: top)!

@@ -26,15 +26,24 @@ public struct InverseHessian {
     public let diagonal: [Double]        // [H⁻¹]_ii (PB-LLM's saliency)
     public let deadColumns: [Int]
 
+    /// Nil only when the Hessian is not finite: a factorisation that fails
+    /// is retried with ten and a hundred times the damping.
     public init?(_ h: [Float], cols m: Int, dampening: Double = 0.01) {
         var a = h.map(Double.init)
+        guard a.allSatisfy(\.isFinite) else { return nil }
         var dead: [Int] = []
         for i in 0..<m where a[i * m + i] == 0 { a[i * m + i] = 1; dead.append(i) }
         let mean = (0..<m).reduce(0.0) { $0 + a[$1 * m + $1] } / Double(m)
-        for i in 0..<m { a[i * m + i] += dampening * mean }
-        guard let inverse = Cholesky.inverse(a, n: m), let u = Cholesky.upper(inverse, n: m) else { return nil }
-        cols = m; factor = u; deadColumns = dead
-        diagonal = (0..<m).map { inverse[$0 * m + $0] }
+        for damping in [dampening, 10 * dampening, 100 * dampening] {
+            var damped = a
+            for i in 0..<m { damped[i * m + i] += damping * mean }
+            if let inverse = Cholesky.inverse(damped, n: m), let u = Cholesky.upper(inverse, n: m) {
+                cols = m; factor = u; deadColumns = dead
+                diagonal = (0..<m).map { inverse[$0 * m + $0] }
+                return
+            }
+        }
+        return nil
     }
 }
 

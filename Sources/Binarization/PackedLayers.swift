@@ -68,8 +68,12 @@ public final class PackedPartialBinaryLinear: LinearLayer {
     public init(_ code: PartialBinaryCode) {
         let (n, m) = (code.rows, code.cols)
         let weights = code.dequantized()
-        let signValues: [Float] = weights.indices.map { i in
-            code.salient[i] ? 1 : weights[i] - code.mean[i / m] < 0 ? -1 : 1
+        let stored = unpackCodes(code.signs, bits: 1, count: n * m - code.salientCodes.count)
+        var next = 0
+        let signValues: [Float] = (0..<(n * m)).map { i in
+            if code.salient[i] { return 1 }
+            defer { next += 1 }
+            return stored[next] == 0 ? -1 : 1
         }
         signs = signValues.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: n, cols: m) }
         mean = code.mean; alpha = code.alpha

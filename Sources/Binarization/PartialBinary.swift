@@ -3,7 +3,7 @@ import Transformer
 
 /// PB-LLM's partial binarization: the most salient fraction r of a layer's
 /// weights is kept at 8 bits (per-row asymmetric min–max over the row's
-/// salient weights), the rest is binarized around the row's mean,
+/// salient weights and 0), the rest is binarized around the row's mean,
 /// w ≈ μ_r + α_r · sign(w − μ_r) with α_r = mean|w − μ_r|. Saliency is |w|,
 /// or the Hessian measure w² / [H⁻¹]_jj² from calibration inputs; with error
 /// compensation, columns are quantized in GPTQ's order and manner (PB-GPTQ).
@@ -46,7 +46,9 @@ public struct PartialBinaryCode: WeightCode {
             let row = (r * cols)..<((r + 1) * cols)
             let kept = row.filter { salient[$0] }.map { w[$0] }
             let rest = row.filter { !salient[$0] }.map { w[$0] }
-            let lo = kept.min() ?? 0, hi = kept.max() ?? 0
+            // The range includes 0 (as GPTQ's), so the zero point is a valid code and a
+            // row whose salient weights share a sign, or has only one, is still representable.
+            let lo = min(kept.min() ?? 0, 0), hi = max(kept.max() ?? 0, 0)
             let scale = hi > lo ? Float(Float16((hi - lo) / 255)) : 1
             salientScale.append(scale)
             salientZero.append(min(255, max(0, (-lo / scale).rounded())))

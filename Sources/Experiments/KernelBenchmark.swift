@@ -101,7 +101,7 @@ public struct KernelBenchmark {
                     acc += UnsafeRawPointer(buffer.data + i).loadUnaligned(as: SIMD16<Float>.self)
                     i += 16
                 }
-                sums[r.lowerBound * chunks / count] = acc.sum()
+                sums[(r.lowerBound * chunks + count - 1) / count] = acc.sum()   // this chunk's number
             }
             best = min(best, Date().timeIntervalSince(start))
         }

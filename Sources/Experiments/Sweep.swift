@@ -46,23 +46,33 @@ public struct Sweep {
         }
     }
 
-    var teacherName: String { (teacher as NSString).lastPathComponent }
+    /// The teacher as the CSV names it: file name and a hash of its bytes, so a
+    /// retrained teacher never passes for the one a row was measured on.
+    var teacherName: String {
+        let name = (teacher as NSString).lastPathComponent
+        guard let bytes = FileManager.default.contents(atPath: teacher) else { return name }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325          // FNV-1a
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return name + "@" + String(hash, radix: 16)
+    }
     var totalSteps: Int { method.isTrained ? steps ?? profile.distillSteps : 0 }
 
     /// Runs the points not yet in `csv` and returns the whole table.
     @discardableResult
     public func run(into csv: URL, log: (String) -> Void) throws -> CSVTable {
         for m in settings { if let problem = m.problems.first { throw SweepError(problem) } }
+        if let windows, windows < 1 { throw SweepError("windows must be at least 1") }
+        let teacherName = self.teacherName
         var table = try Self.existingTable(csv)
         let done = Set(table.rows.map { row in Self.key.map { row[table.columns.firstIndex(of: $0)!] } })
         let points = settings.flatMap { m in (1...max(1, seeds)).map { (method: m, seed: UInt64($0)) } }
-            .filter { !done.contains(keyFields($0.method, seed: $0.seed)) }
+            .filter { !done.contains(keyFields($0.method, seed: $0.seed, teacher: teacherName)) }
         let workers = min(max(1, jobs), max(points.count, 1))
         log("sweep: \(points.count) point(s) to run (\(done.count) already in \(csv.lastPathComponent)), \(workers) at a time")
         guard !points.isEmpty else { return table }
-        // One thread per point when points run side by side, so a point's numbers never depend on `jobs`.
+        // One thread per point, so a point's numbers never depend on `jobs`.
         let threadsBefore = Threads.count
-        Threads.use(workers > 1 ? 1 : threadsBefore)
+        Threads.use(1)
         defer { Threads.use(threadsBefore) }
         let lock = NSLock()
         var next = 0, finished = 0
@@ -77,7 +87,7 @@ public struct Sweep {
                 if stop { return }
                 do {
                     let (m, seed) = points[index]
-                    let row = try runPoint(m, seed: seed)
+                    let row = try runPoint(m, seed: seed, teacherName: teacherName)
                     lock.lock()
                     defer { lock.unlock() }
                     table.append(row)
@@ -97,7 +107,7 @@ public struct Sweep {
     }
 
     /// One point: binarize, save, reload (so the student is scored as stored), score on the packed kernels.
-    func runPoint(_ method: Method, seed: UInt64) throws -> [String] {
+    func runPoint(_ method: Method, seed: UInt64, teacherName: String) throws -> [String] {
         let start = Date()
         let model = try Student.load(from: URL(fileURLWithPath: teacher)).model   // each point its own copy
         let result = binarize(model, method: method, corpus: corpus, profile: profile, steps: steps, seed: seed)
@@ -111,7 +121,7 @@ public struct Sweep {
         let layers = Student.pack(stored)
         let e = evaluate(stored, corpus: corpus, windows: windows ?? profile.evalWindows)
         let storage = Storage.model(ModelShape(stored.config), method)
-        let k = keyFields(method, seed: seed)
+        let k = keyFields(method, seed: seed, teacher: teacherName)
         return Array(k.prefix(8)) + [
             CSVTable.format(e.perplexity, digits: 6), CSVTable.format(e.bitsPerByte, digits: 6),
             e.floorBitsPerByte.map { CSVTable.format($0, digits: 6) } ?? "",
@@ -121,7 +131,7 @@ public struct Sweep {
     }
 
     /// The key fields of a point as the CSV writes them; settings that do not apply to the method stay empty.
-    func keyFields(_ m: Method, seed: UInt64) -> [String] {
+    func keyFields(_ m: Method, seed: UInt64, teacher teacherName: String) -> [String] {
         let n = m.name, partial = n == .pbllm, grouped = n == .rtn || n == .gptq
         return [n.rawValue, m.isTrained ? String(m.expertCount) : "",
                 partial ? CSVTable.format(m.salientRatio) : "", partial ? m.saliency.rawValue : "",

@@ -40,7 +40,7 @@ public final class PackedSigns {
 public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int,
                           scratch: Int8Activations) {
     precondition(scratch.tokens >= tokens && scratch.cols == signs.cols && scratch.paddedCols % 64 == 0)
-    scratch.quantize(a)
+    scratch.quantize(a, tokens: tokens)
     let n = signs.rows
     let sums = UnsafeMutablePointer<Int32>.allocate(capacity: tokens * n)
     defer { sums.deallocate() }

@@ -51,7 +51,7 @@ public final class PackedCodes2 {
 public func int2Product(_ out: FloatPointer, _ w: PackedCodes2, _ a: ConstFloatPointer, tokens: Int,
                         scratch: Int8Activations) {
     precondition(scratch.tokens >= tokens && scratch.cols == w.cols && scratch.paddedCols % 256 == 0)
-    scratch.quantize(a)
+    scratch.quantize(a, tokens: tokens)
     let padded = scratch.paddedCols, n = w.rows
     let ordered = UnsafeMutablePointer<Int8>.allocate(capacity: tokens * padded)
     defer { ordered.deallocate() }

@@ -21,10 +21,11 @@ public final class Int8Activations {
 
     deinit { values.deallocate(); scales.deallocate() }
 
-    /// Quantizes a [tokens, cols] (row-major floats) into this buffer.
-    public func quantize(_ a: ConstFloatPointer) {
+    /// Quantizes the first `count` rows of a [count, cols] (row-major floats) into this buffer.
+    public func quantize(_ a: ConstFloatPointer, tokens count: Int) {
+        precondition(count <= tokens)
         let (cols, padded) = (self.cols, paddedCols)
-        parallelChunks(tokens, minimumChunk: 8) { range in
+        parallelChunks(count, minimumChunk: 8) { range in
             for t in range {
                 let row = a + t * cols, q = self.values + t * padded
                 var largest: Float = 0

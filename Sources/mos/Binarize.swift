@@ -39,6 +39,7 @@ struct Binarize: ParsableCommand {
         try compute.apply()
         var profile = try profileOption.resolve()
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let windows, windows < 1 { throw ValidationError("--windows must be at least 1") }
         if let lr {
             guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be a positive number") }
             profile.distillLearningRate = lr

@@ -11,7 +11,7 @@ struct SweepCommand: ParsableCommand {
         discussion: """
         The grid is the product of the lists that apply to the method (mos: --experts; pbllm: --salient; \
         rtn, gptq: --bits and --group) and seeds 1…--seeds. Points run --jobs at a time, each on one thread \
-        (so a point's numbers do not depend on --jobs). Each finished point adds a row to --out, which is \
+        (so a point's numbers do not depend on --jobs). The teacher is identified by name and a hash of its bytes. Each finished point adds a row to --out, which is \
         rewritten whole each time (never half-written); a rerun skips the points already there, so an \
         interrupted sweep resumes. Students are scored as stored, on the packed kernels.
         """)
@@ -36,6 +36,7 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         guard seeds >= 1, jobs >= 1 else { throw ValidationError("--seeds and --jobs must be at least 1") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let windows, windows < 1 { throw ValidationError("--windows must be at least 1") }
         let profile = try profileOption.resolve()
         var base = try parseMethod(method, saliency: saliency)
         base.compensation = !noCompensation
