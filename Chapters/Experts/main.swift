@@ -43,8 +43,8 @@ struct Experts: ParsableCommand {
         let folder = URL(fileURLWithPath: out)
         let studentFolder = URL(fileURLWithPath: students ?? folder.appendingPathComponent("students").path)
         try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
-        let teacherPath = try teacher ?? trainTeacher(settings, into: studentFolder)
         let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
+        let teacherPath = try chapterTeacher(teacher, profile: settings, corpus: text, folder: studentFolder)
         var mos = Method(.mos)
         mos.experts = counts[0]
         var sweep = Sweep(teacher: teacherPath, method: mos, corpus: text, profile: settings)
@@ -55,17 +55,6 @@ struct Experts: ParsableCommand {
         let reference = evaluate(try Student.load(from: URL(fileURLWithPath: teacherPath)).model, corpus: text,
                                  windows: settings.evalWindows)
         try summarize(table, counts: counts, teacher: reference, folder: folder)
-    }
-
-    func trainTeacher(_ settings: Profile, into folder: URL) throws -> String {
-        let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
-        let model = TransformerModel(config: settings.model, seed: 42)
-        let progress = Progress(total: settings.steps, label: "teacher")
-        _ = train(model, corpus: text, profile: settings, seed: 42) { progress.update(step: $0.step) }
-        progress.finish()
-        let url = folder.appendingPathComponent("teacher.safetensors")
-        try model.save(to: url, metadata: ["corpus": text.name, "profile": settings.name])
-        return url.path
     }
 
 /*:

@@ -28,6 +28,7 @@ struct FirstLook: ParsableCommand {
     @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
     @Option(help: "Profile for training a missing teacher: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
     @Option(help: "Validation windows to score per model (default: all).") var windows: Int?
+    @Option(help: "Seeds (accepted like every chapter; this one trains no students).") var seeds = 1
     @Option(help: "Threads (default: all cores).") var threads = Threads.available
 
     func run() throws {

@@ -22,7 +22,7 @@ struct Frontier: ParsableCommand {
         abstract: "Chapter: every method's perplexity against bits per weight, and its kernel's speed.")
 
     @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "The trained teacher (.safetensors).") var teacher: String
+    @Option(help: "A trained teacher (.safetensors); trained here with --profile when absent.") var teacher: String?
     @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
     @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
     @Option(help: "Seeds per method.") var seeds = 3
@@ -47,6 +47,7 @@ struct Frontier: ParsableCommand {
         let studentFolder = URL(fileURLWithPath: students ?? folder.appendingPathComponent("students").path)
         try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
         let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
+        let teacher = try chapterTeacher(self.teacher, profile: settings, corpus: text, folder: studentFolder)
         let log = { (line: String) in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         var mos = Method(.mos)
         var trained = Sweep(teacher: teacher, method: mos, corpus: text, profile: settings)
@@ -107,12 +108,14 @@ struct Frontier: ParsableCommand {
  ## Speed
 
  Each method's kernel multiplying one token by a 4096 × 4096 layer (LLaMA-7B's
- attention projections), timed interleaved in this run against OpenBLAS's
- float sgemv: sign and OneBit share the static-scale binary kernel, BinaryMoS
+ attention projections) on one thread, timed interleaved in this run against
+ OpenBLAS's float sgemv: sign and OneBit share the static-scale binary kernel, BinaryMoS
  adds its router and mixing, RTN and GPTQ share the 2-bit kernel. PB-LLM's
  packed form (binary kernel plus a sparse pass) is not in this benchmark.
  */
     func speed(_ folder: URL) throws {
+        Threads.use(1)
+        defer { Threads.use(threads) }
         var benchmark = KernelBenchmark(rows: 4096, cols: 4096)
         benchmark.rounds = 5
         let timings = benchmark.run().filter { $0.kernel != "binary_swift" }
@@ -144,7 +147,7 @@ struct Frontier: ParsableCommand {
                  "" skip 1 using 6:4:2 with labels offset 0.8,0.6 left font ",9" notitle, \\
                  "" skip 1 using 7:4 with points pointtype 9 pointsize 1.2 title "same methods at LLaMA-7B's shapes"
             unset logscale x
-            set title "kernel speed at 4096 × 4096, one token"
+            set title "kernel speed at 4096 × 4096, one token, one thread"
             set xlabel ""
             set ylabel "speed-up over float sgemv"
             set style fill solid 0.6

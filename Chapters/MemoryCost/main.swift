@@ -27,6 +27,7 @@ struct MemoryCost: ParsableCommand {
     @Option(help: "`synthetic` or the path of a text file (calibration data for the measured students).")
     var corpus = "synthetic"
     @Option(help: "Model profile when no teacher is given: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
+    @Option(help: "Seeds (accepted like every chapter; this one trains no students).") var seeds = 1
     @Option(help: "Threads (default: all cores).") var threads = Threads.available
 
     func run() throws {

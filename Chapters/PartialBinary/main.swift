@@ -16,7 +16,7 @@ import Transformer
 //: output needs it), and whether the binarization error of each column is
 //: compensated on the columns not yet quantized (GPTQ's trick, PB-GPTQ). This
 //: chapter sweeps r from 0 to 50 % under all four combinations:
-//: `swift run -c release partial-binary --out DIR --teacher FILE [--seeds 1]`.
+//: `swift run -c release partial-binary --out DIR [--teacher FILE] [--seeds 1]`.
 
 struct PartialBinary: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +24,7 @@ struct PartialBinary: ParsableCommand {
         abstract: "Chapter: PB-LLM's salient fraction against perplexity and bits, by saliency and compensation.")
 
     @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "The trained teacher (.safetensors).") var teacher: String
+    @Option(help: "A trained teacher (.safetensors); trained here with --profile when absent.") var teacher: String?
     @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
     @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
     @Option(help: "Salient fractions, comma-separated.") var salient = "0,0.05,0.1,0.2,0.3,0.5"
@@ -43,6 +43,7 @@ struct PartialBinary: ParsableCommand {
         let studentFolder = URL(fileURLWithPath: students ?? folder.appendingPathComponent("students").path)
         try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
         let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
+        let teacher = try chapterTeacher(self.teacher, profile: settings, corpus: text, folder: studentFolder)
         var rows: [[String]] = []
         for saliency in Method.Saliency.allCases {
             for compensation in [false, true] {

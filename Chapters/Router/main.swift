@@ -25,7 +25,8 @@ struct Router: ParsableCommand {
     @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
     @Option(help: "The expert sweep's students (mos-e4-s1.safetensors is used; made here when missing).")
     var students: String?
-    @Option(help: "The teacher, to binarize a missing student from.") var teacher: String?
+    @Option(help: "The teacher, to binarize a missing student from (trained here when absent).") var teacher: String?
+    @Option(help: "Seeds (the students of seed 1 are studied).") var seeds = 1
     @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
     @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
     @Option(help: "Validation windows whose tokens are routed.") var windows = 16
@@ -49,11 +50,8 @@ struct Router: ParsableCommand {
         method.experts = experts
         let file = folder.appendingPathComponent(Sweep.fileName(method, seed: 1))
         if !FileManager.default.fileExists(atPath: file.path) {
-            guard let teacher else {
-                throw ValidationError("\(file.path) is missing; run the experts chapter first or give --teacher")
-            }
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            var sweep = Sweep(teacher: teacher, method: method, corpus: text, profile: settings)
+            let teacherPath = try chapterTeacher(teacher, profile: settings, corpus: text, folder: folder)
+            var sweep = Sweep(teacher: teacherPath, method: method, corpus: text, profile: settings)
             sweep.experts = [experts]; sweep.seeds = 1; sweep.saveDirectory = folder
             try sweep.run(into: folder.appendingPathComponent("experts.csv")) {
                 FileHandle.standardError.write(Data(($0 + "\n").utf8))
