@@ -226,7 +226,7 @@ struct Router: ParsableCommand {
             set xlabel "input channel"
             set ylabel "input scale"
             set xtics 1
-            set key top right
+            set key top left
             set boxwidth 0.5
             set xrange [-0.7:\(channels) - 0.3]
             plot for [c=0:\(channels - 1)] "scales.csv" skip 1 using (c):($1 == c ? $2 : NaN) lc rgb "#5566aa" \\
