@@ -7,6 +7,11 @@ import PackageDescription
 // x86-64 (no AVX, FMA or POPCNT) and the kernels run 2-3x slower.
 let native: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
 
+/// The report's chapters, in order: executable name and folder under Chapters/.
+let chapters = [("first-look", "FirstLook"), ("binary-kernel", "BinaryKernel"), ("experts", "Experts"),
+                ("router", "Router"), ("memory-cost", "MemoryCost"), ("partial-binary", "PartialBinary"),
+                ("frontier", "Frontier")]
+
 let package = Package(
     name: "BinaryMoS",
     platforms: [.macOS(.v13)],
@@ -36,40 +41,19 @@ let package = Package(
             dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: native),
-        .executableTarget(
-            name: "first-look", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Chapters/FirstLook", swiftSettings: native),
-        .executableTarget(
-            name: "binary-kernel", dependencies: ["Transformer", "Binarization", "Notebook", "Kernels", "Experiments",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Chapters/BinaryKernel", swiftSettings: native),
-        .executableTarget(
-            name: "experts", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Chapters/Experts", swiftSettings: native),
-        .executableTarget(
-            name: "router", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Chapters/Router", swiftSettings: native),
-        .executableTarget(
-            name: "partial-binary", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
-                           "Experiments", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Chapters/PartialBinary", swiftSettings: native),
-        .executableTarget(
-            name: "frontier", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels", "Experiments",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Chapters/Frontier", swiftSettings: native),
-        .executableTarget(
-            name: "memory-cost", dependencies: ["Transformer", "Binarization", "Corpus", "Notebook", "Kernels",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "Chapters/MemoryCost", swiftSettings: native),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "Corpus"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Corpus", "Kernels"]),
         .testTarget(name: "BinarizationTests", dependencies: ["Binarization", "Transformer", "Kernels", "Corpus"]),
         .testTarget(name: "CLITests", dependencies: ["mos"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook"]),
-    ],
+    ] + chapters.map { name, folder in
+        // Every chapter may use the whole library; its prose lives in Chapters/FOLDER/main.swift.
+        .executableTarget(
+            name: name,
+            dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Chapters/" + folder, swiftSettings: native)
+    },
     swiftLanguageModes: [.v5]
 )
