@@ -20,7 +20,7 @@ CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
 ARGS_Experts = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_Router  = --students $(RUN)/students
 ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
-ARGS_PartialBinary = --students $(RUN)/students
+ARGS_PartialBinary = --seeds 1 --students $(RUN)/students
 
 .PHONY: all deps build test report clean help
 all: report

@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "Binarization", dependencies: ["Transformer", "Kernels"], swiftSettings: native),
         .target(name: "Notebook", dependencies: ["CGraphviz", .product(name: "Ink", package: "Ink")],
                 swiftSettings: native),
-        .target(name: "Experiments", dependencies: ["Binarization", "Notebook", "Transformer", "Corpus", "Kernels"],
+        .target(name: "Experiments", dependencies: ["Binarization", "Notebook", "Transformer", "Corpus", "Kernels",
+                                                    .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: native),
         .executableTarget(
             name: "mos",

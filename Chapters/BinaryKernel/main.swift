@@ -19,21 +19,15 @@ struct BinaryKernel: ParsableCommand {
         commandName: "binary-kernel",
         abstract: "Chapter: the packed layouts, and the 1-bit and 2-bit kernels timed against OpenBLAS.")
 
-    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "A trained teacher (.safetensors): its layer shapes are timed too.") var teacher: String?
-    @Option(help: "`synthetic` or a text file (unused; accepted like every chapter).") var corpus = "synthetic"
-    @Option(help: "Profile whose model shapes are timed when no teacher is given.") var profile = "quick"
+    @OptionGroup var options: ChapterOptions
     @Option(help: "Timing rounds (the fastest counts).") var rounds = 5
-    @Option(help: "Seeds (accepted like every chapter; this one trains no students).") var seeds = 1
-    @Option(help: "Threads (default: all cores).") var threads = Threads.available
 
     func run() throws {
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else { throw ValidationError("unknown profile '\(profile)'") }
-        let folder = URL(fileURLWithPath: out)
-        let config = try teacher.map { try TransformerModel.load(from: URL(fileURLWithPath: $0)).model.config } ?? settings.model
-        try layoutDiagram(folder)
-        try benchmark(config, folder)
+        let settings = try options.start()
+        let config = try options.teacher.map { try TransformerModel.load(from: URL(fileURLWithPath: $0)).model.config }
+            ?? settings.model
+        try layoutDiagram(options.folder)
+        try benchmark(config, options.folder)
     }
 
 /*:

@@ -23,38 +23,26 @@ struct Experts: ParsableCommand {
         commandName: "experts",
         abstract: "Chapter: BinaryMoS's expert-count ablation, several seeds per count.")
 
-    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "A trained teacher (.safetensors); trained here with --profile when absent.") var teacher: String?
-    @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
-    @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
+    @OptionGroup var options: ChapterOptions
     @Option(help: "Expert counts, comma-separated.") var experts = "1,2,4,8"
-    @Option(help: "Seeds per count.") var seeds = 3
-    @Option(help: "Where the students are kept (and found by later chapters); default: OUT/students.") var students: String?
-    @Option(help: "Threads (default: all cores): as many points run at once, one thread each.")
-    var threads = Threads.available
 
     func run() throws {
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else { throw ValidationError("unknown profile '\(profile)'") }
+        let settings = try options.start()
         let counts = experts.split(separator: ",").compactMap { Int($0) }
         guard !counts.isEmpty, counts.allSatisfy({ (1...64).contains($0) }) else {
             throw ValidationError("--experts '\(experts)' is not a list of counts between 1 and 64")
         }
-        let folder = URL(fileURLWithPath: out)
-        let studentFolder = URL(fileURLWithPath: students ?? folder.appendingPathComponent("students").path)
-        try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
-        let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
-        let teacherPath = try chapterTeacher(teacher, profile: settings, corpus: text, folder: studentFolder)
+        let text = try options.loadCorpus(settings)
+        let teacherPath = try options.teacherPath(settings, text)
         var mos = Method(.mos)
         mos.experts = counts[0]
         var sweep = Sweep(teacher: teacherPath, method: mos, corpus: text, profile: settings)
-        sweep.experts = counts; sweep.seeds = seeds; sweep.jobs = threads; sweep.saveDirectory = studentFolder
-        let table = try sweep.run(into: studentFolder.appendingPathComponent("experts.csv")) {
-            FileHandle.standardError.write(Data(($0 + "\n").utf8))
-        }
+        sweep.experts = counts; sweep.seeds = options.seeds; sweep.jobs = options.threads
+        sweep.saveDirectory = options.studentFolder
+        let table = try sweep.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
         let reference = evaluate(try Student.load(from: URL(fileURLWithPath: teacherPath)).model, corpus: text,
                                  windows: settings.evalWindows)
-        try summarize(table, counts: counts, teacher: reference, folder: folder)
+        try summarize(table, counts: counts, teacher: reference, folder: options.folder)
     }
 
 /*:
@@ -103,7 +91,7 @@ struct Experts: ParsableCommand {
         let gap = one.mean - best.mean, noise = max(best.std, one.std)
         if best.experts == 1 {
             s += "No count beats a single expert here. "
-        } else if seeds < 2 {
+        } else if options.seeds < 2 {
             s += "With one seed per count there is no measure of seed noise, so the gain over one expert (\(f(gap))) cannot be judged. "
         } else if gap > 2 * noise {
             s += "The gain over one expert, \(f(gap)), is more than twice the larger standard deviation (\(f(noise))): beyond seed noise. "
@@ -115,7 +103,7 @@ struct Experts: ParsableCommand {
             s += " (the paper closes about 18 % on LLaMA-1-7B, with E = 4). "
         }
         if let four = means.first(where: { $0.experts == 4 }), let eight = means.first(where: { $0.experts == 8 }) {
-            let clear = seeds >= 2 && abs(eight.mean - four.mean) > 2 * max(eight.std, four.std)
+            let clear = options.seeds >= 2 && abs(eight.mean - four.mean) > 2 * max(eight.std, four.std)
             s += eight.mean > four.mean
                 ? "Eight experts score worse than four (\(f(eight.mean)) against \(f(four.mean))), as in the paper"
                 : "Eight experts do not score worse than four here (\(f(eight.mean)) against \(f(four.mean))), unlike the paper"
@@ -139,13 +127,6 @@ struct Experts: ParsableCommand {
                  \(String(format: "%.6f", teacher.perplexity)) with lines dashtype 2 title "full-precision teacher"
             """, to: folder.appendingPathComponent("experts.gp"))
     }
-}
-
-func meanAndDeviation(_ x: [Double]) -> (mean: Double, std: Double) {
-    guard !x.isEmpty else { return (.nan, .nan) }
-    let mean = x.reduce(0, +) / Double(x.count)
-    guard x.count > 1 else { return (mean, 0) }
-    return (mean, (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count - 1)).squareRoot())
 }
 
 Experts.main()

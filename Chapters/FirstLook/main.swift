@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Binarization
 import Corpus
+import Experiments
 import Kernels
 import Notebook
 import Transformer
@@ -23,31 +24,14 @@ struct FirstLook: ParsableCommand {
         commandName: "first-look",
         abstract: "Chapter: binarize a trained teacher's layers by sign and scale; measure the damage.")
 
-    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "A trained teacher (.safetensors); trained here with --profile when absent.") var teacher: String?
-    @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
-    @Option(help: "Profile for training a missing teacher: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
+    @OptionGroup var options: ChapterOptions
     @Option(help: "Validation windows to score per model (default: all).") var windows: Int?
-    @Option(help: "Seeds (accepted like every chapter; this one trains no students).") var seeds = 1
-    @Option(help: "Threads (default: all cores).") var threads = Threads.available
 
     func run() throws {
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else { throw ValidationError("unknown profile '\(profile)'") }
-        let folder = URL(fileURLWithPath: out)
-        let model = try loadTeacher(settings)
-        let text = try Corpus.load(corpus, minimumBytes: model.config.context + 1)
-        try study(model, text, folder)
-    }
-
-    func loadTeacher(_ settings: Profile) throws -> TransformerModel {
-        if let teacher { return try TransformerModel.load(from: URL(fileURLWithPath: teacher)).model }
-        let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
-        let model = TransformerModel(config: settings.model, seed: 42)
-        let progress = Progress(total: settings.steps, label: "teacher")
-        _ = train(model, corpus: text, profile: settings, seed: 42) { progress.update(step: $0.step) }
-        progress.finish()
-        return model
+        let settings = try options.start()
+        let text = try options.loadCorpus(settings)
+        let model = try TransformerModel.load(from: URL(fileURLWithPath: try options.teacherPath(settings, text))).model
+        try study(model, text, options.folder)
     }
 
 /*:

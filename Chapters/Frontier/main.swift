@@ -21,13 +21,7 @@ struct Frontier: ParsableCommand {
         commandName: "frontier",
         abstract: "Chapter: every method's perplexity against bits per weight, and its kernel's speed.")
 
-    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "A trained teacher (.safetensors); trained here with --profile when absent.") var teacher: String?
-    @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
-    @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
-    @Option(help: "Seeds per method.") var seeds = 3
-    @Option(help: "Students folder shared with the expert sweep (default: OUT/students).") var students: String?
-    @Option(help: "Threads (default: all cores).") var threads = Threads.available
+    @OptionGroup var options: ChapterOptions
 
 /*:
  ## The students
@@ -41,14 +35,11 @@ struct Frontier: ParsableCommand {
  round-to-nearest and by GPTQ. `fp` is the teacher stored in 16 bits.
  */
     func run() throws {
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else { throw ValidationError("unknown profile '\(profile)'") }
-        let folder = URL(fileURLWithPath: out)
-        let studentFolder = URL(fileURLWithPath: students ?? folder.appendingPathComponent("students").path)
-        try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
-        let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
-        let teacher = try chapterTeacher(self.teacher, profile: settings, corpus: text, folder: studentFolder)
-        let log = { (line: String) in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let settings = try options.start()
+        let (folder, studentFolder, seeds, threads) = (options.folder, options.studentFolder, options.seeds, options.threads)
+        let text = try options.loadCorpus(settings)
+        let teacher = try options.teacherPath(settings, text)
+        let log = ChapterOptions.log
         var mos = Method(.mos)
         var trained = Sweep(teacher: teacher, method: mos, corpus: text, profile: settings)
         trained.experts = [1, 4]; trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
@@ -93,8 +84,7 @@ struct Frontier: ParsableCommand {
             let picked = rows.filter { $0[index("method")] == entry.key && (entry.experts.isEmpty || $0[index("experts")] == entry.experts) }
             guard !picked.isEmpty else { continue }
             let p = picked.compactMap { Double($0[index("perplexity")]) }
-            let mean = p.reduce(0, +) / Double(p.count)
-            let std = p.count > 1 ? (p.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(p.count - 1)).squareRoot() : 0
+            let (mean, std) = meanAndDeviation(p)
             table.append([entry.key, entry.label, p.count, String(format: "%.4f", mean), String(format: "%.4f", std),
                           picked[0][index("bits_per_weight")],
                           String(format: "%.4f", Storage.model(llama, entry.method).linearBitsPerWeight)])
@@ -115,7 +105,7 @@ struct Frontier: ParsableCommand {
  */
     func speed(_ folder: URL) throws {
         Threads.use(1)
-        defer { Threads.use(threads) }
+        defer { Threads.use(options.threads) }
         var benchmark = KernelBenchmark(rows: 4096, cols: 4096)
         benchmark.rounds = 5
         let timings = benchmark.run().filter { $0.kernel != "binary_swift" }

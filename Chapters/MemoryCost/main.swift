@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Binarization
 import Corpus
+import Experiments
 import Kernels
 import Notebook
 import Transformer
@@ -21,23 +22,16 @@ struct MemoryCost: ParsableCommand {
         commandName: "memory-cost",
         abstract: "Chapter: storage of every method for LLaMA shapes and the compact model, against real checkpoints.")
 
-    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "A trained teacher (.safetensors) whose students' files are measured (default: an untrained one).")
-    var teacher: String?
-    @Option(help: "`synthetic` or the path of a text file (calibration data for the measured students).")
-    var corpus = "synthetic"
-    @Option(help: "Model profile when no teacher is given: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
-    @Option(help: "Seeds (accepted like every chapter; this one trains no students).") var seeds = 1
-    @Option(help: "Threads (default: all cores).") var threads = Threads.available
+    @OptionGroup var options: ChapterOptions
 
     func run() throws {
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else { throw ValidationError("unknown profile '\(profile)'") }
-        let folder = URL(fileURLWithPath: out)
-        let model = try teacher.map { try TransformerModel.load(from: URL(fileURLWithPath: $0)).model }
+        let settings = try options.start()
+        let folder = options.folder
+        // Sizes do not depend on training: without --teacher an untrained model of the profile's shape serves.
+        let model = try options.teacher.map { try TransformerModel.load(from: URL(fileURLWithPath: $0)).model }
             ?? TransformerModel(config: settings.model, seed: 42)
         try llamaTable(folder)
-        try compactTable(model, folder)
+        try compactTable(model, try options.loadCorpus(settings), folder)
         try widthPlot(folder)
     }
 
@@ -139,8 +133,7 @@ struct MemoryCost: ParsableCommand {
  A checkpoint holds exactly the accounted tensors, bits packed and scales in 16
  bits, plus a JSON header naming them.
  */
-    func compactTable(_ model: TransformerModel, _ folder: URL) throws {
-        let text = try Corpus.load(corpus, minimumBytes: model.config.context + 1)
+    func compactTable(_ model: TransformerModel, _ text: Corpus, _ folder: URL) throws {
         var table = CSVTable(columns: ["method", "computed_bytes", "file_bytes", "header_bytes", "data_bytes",
                                        "bits_per_weight", "compression_vs_fp16"])
         let shape = ModelShape(model.config)

@@ -23,40 +23,29 @@ struct PartialBinary: ParsableCommand {
         commandName: "partial-binary",
         abstract: "Chapter: PB-LLM's salient fraction against perplexity and bits, by saliency and compensation.")
 
-    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "A trained teacher (.safetensors); trained here with --profile when absent.") var teacher: String?
-    @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
-    @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
+    @OptionGroup var options: ChapterOptions
     @Option(help: "Salient fractions, comma-separated.") var salient = "0,0.05,0.1,0.2,0.3,0.5"
-    @Option(help: "Seeds per point (they choose the calibration windows).") var seeds = 1
-    @Option(help: "Students folder (default: OUT/students).") var students: String?
-    @Option(help: "Threads (default: all cores).") var threads = Threads.available
 
     func run() throws {
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else { throw ValidationError("unknown profile '\(profile)'") }
+        let settings = try options.start()
         let ratios = salient.split(separator: ",").compactMap { Double($0) }
         guard !ratios.isEmpty, ratios.allSatisfy({ (0...1).contains($0) }) else {
             throw ValidationError("--salient '\(salient)' is not a list of fractions between 0 and 1")
         }
-        let folder = URL(fileURLWithPath: out)
-        let studentFolder = URL(fileURLWithPath: students ?? folder.appendingPathComponent("students").path)
-        try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
-        let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
-        let teacher = try chapterTeacher(self.teacher, profile: settings, corpus: text, folder: studentFolder)
+        let text = try options.loadCorpus(settings)
+        let teacher = try options.teacherPath(settings, text)
         var rows: [[String]] = []
         for saliency in Method.Saliency.allCases {
             for compensation in [false, true] {
                 var method = Method(.pbllm)
                 method.saliency = saliency; method.compensation = compensation
                 var sweep = Sweep(teacher: teacher, method: method, corpus: text, profile: settings)
-                sweep.salientRatios = ratios; sweep.seeds = seeds; sweep.jobs = threads
-                rows += try sweep.run(into: studentFolder.appendingPathComponent("partial-binary.csv")) {
-                    FileHandle.standardError.write(Data(($0 + "\n").utf8))
-                }.rows
+                sweep.salientRatios = ratios; sweep.seeds = options.seeds; sweep.jobs = options.threads
+                rows += try sweep.run(into: options.studentFolder.appendingPathComponent("partial-binary.csv"),
+                                      log: ChapterOptions.log).rows
             }
         }
-        try summarize(rows, ratios: ratios, folder)
+        try summarize(rows, ratios: ratios, options.folder)
     }
 
 /*:

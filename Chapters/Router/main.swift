@@ -22,25 +22,16 @@ struct Router: ParsableCommand {
         commandName: "router",
         abstract: "Chapter: gate entropy, expert usage, heat map, scales and routing-flow diagrams of BinaryMoS students.")
 
-    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") var out: String
-    @Option(help: "The expert sweep's students (mos-e4-s1.safetensors is used; made here when missing).")
-    var students: String?
-    @Option(help: "The teacher, to binarize a missing student from (trained here when absent).") var teacher: String?
-    @Option(help: "Seeds (the students of seed 1 are studied).") var seeds = 1
-    @Option(help: "`synthetic` or the path of a text file.") var corpus = "synthetic"
-    @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") var profile = "quick"
+    @OptionGroup var options: ChapterOptions
     @Option(help: "Validation windows whose tokens are routed.") var windows = 16
-    @Option(help: "Threads (default: all cores).") var threads = Threads.available
 
+    // The students of seed 1 from the expert sweep's folder (--students); made here when missing.
     func run() throws {
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else { throw ValidationError("unknown profile '\(profile)'") }
-        let folder = URL(fileURLWithPath: out)
-        let studentFolder = URL(fileURLWithPath: students ?? folder.appendingPathComponent("students").path)
-        let text = try Corpus.load(corpus, minimumBytes: settings.model.context + 1)
-        let mos = try student(experts: 4, settings, text, studentFolder)
-        let oneBit = try student(experts: 1, settings, text, studentFolder)
-        try study(mos, oneBit, text, folder)
+        let settings = try options.start()
+        let text = try options.loadCorpus(settings)
+        let mos = try student(experts: 4, settings, text, options.studentFolder)
+        let oneBit = try student(experts: 1, settings, text, options.studentFolder)
+        try study(mos, oneBit, text, options.folder)
     }
 
     /// The sweep's student with `experts` experts and seed 1, binarized here if the sweep has not run.
@@ -50,12 +41,9 @@ struct Router: ParsableCommand {
         method.experts = experts
         let file = folder.appendingPathComponent(Sweep.fileName(method, seed: 1))
         if !FileManager.default.fileExists(atPath: file.path) {
-            let teacherPath = try chapterTeacher(teacher, profile: settings, corpus: text, folder: folder)
-            var sweep = Sweep(teacher: teacherPath, method: method, corpus: text, profile: settings)
+            var sweep = Sweep(teacher: try options.teacherPath(settings, text), method: method, corpus: text, profile: settings)
             sweep.experts = [experts]; sweep.seeds = 1; sweep.saveDirectory = folder
-            try sweep.run(into: folder.appendingPathComponent("experts.csv")) {
-                FileHandle.standardError.write(Data(($0 + "\n").utf8))
-            }
+            try sweep.run(into: folder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
         }
         let (model, _, metadata) = try Student.load(from: file)
         return (model, metadata)

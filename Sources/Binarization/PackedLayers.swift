@@ -128,7 +128,7 @@ extension Student {
         for block in model.blocks {
             for (name, layer) in block.linears {
                 if let replacement = packedLayer(layer) {
-                    set(block, name, replacement)
+                    block.replace(name, with: replacement)
                     packed += 1
                 } else {
                     unpacked += 1

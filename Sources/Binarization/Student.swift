@@ -40,7 +40,7 @@ public enum Student {
             for (name, layer) in block.linears {
                 let dense = layer as! DenseLinear
                 let replacement = binarize(dense, method, hessian: hessians[name], workspace: workspace, rng: &rng)
-                set(block, name, replacement)
+                block.replace(name, with: replacement)
             }
         }
         return student
@@ -70,18 +70,6 @@ public enum Student {
             return QuantizedLinear(PartialBinaryCode(w, rows: n, cols: m, ratio: method.salientRatio,
                                                      saliency: method.saliency, hessian: hessian,
                                                      compensation: method.compensation))
-        }
-    }
-
-    static func set(_ block: Block, _ name: String, _ layer: LinearLayer) {
-        switch name {
-        case "q": block.q = layer
-        case "k": block.k = layer
-        case "v": block.v = layer
-        case "o": block.o = layer
-        case "gate": block.gate = layer
-        case "up": block.up = layer
-        default: block.down = layer
         }
     }
 
@@ -160,7 +148,7 @@ public enum Student {
             for (name, layer) in block.linears {
                 let prefix = "layers.\(l).\(name).", (n, m) = (layer.outFeatures, layer.inFeatures)
                 let loaded = try loadLayer(file, prefix: prefix, method: method, rows: n, cols: m, workspace: workspace)
-                set(block, name, loaded)
+                block.replace(name, with: loaded)
                 expected.formUnion(storedTensors(loaded, prefix: prefix).map(\.name))
             }
         }

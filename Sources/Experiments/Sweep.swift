@@ -176,3 +176,11 @@ public func routerCSV(_ snapshots: [RouterSnapshot]) -> String {
     }
     return table.text
 }
+
+/// Mean and sample standard deviation (0 for a single value; NaN for none).
+public func meanAndDeviation(_ x: [Double]) -> (mean: Double, std: Double) {
+    guard !x.isEmpty else { return (.nan, .nan) }
+    let mean = x.reduce(0, +) / Double(x.count)
+    guard x.count > 1 else { return (mean, 0) }
+    return (mean, (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count - 1)).squareRoot())
+}

@@ -42,8 +42,7 @@ public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstF
     precondition(scratch.tokens >= tokens && scratch.cols == signs.cols && scratch.paddedCols % 64 == 0)
     scratch.quantize(a, tokens: tokens)
     let n = signs.rows
-    let sums = UnsafeMutablePointer<Int32>.allocate(capacity: tokens * n)
-    defer { sums.deallocate() }
+    let sums = scratch.integerSums(tokens * n)
     parallelChunks(n, minimumChunk: 64) { rows in
         ck_binary_i8(signs.bits, signs.rowBytes, Int32(rows.lowerBound), Int32(rows.upperBound), scratch.values,
                      scratch.paddedCols, Int32(scratch.paddedCols), Int32(tokens), sums, n)

@@ -53,8 +53,7 @@ public func int2Product(_ out: FloatPointer, _ w: PackedCodes2, _ a: ConstFloatP
     precondition(scratch.tokens >= tokens && scratch.cols == w.cols && scratch.paddedCols % 256 == 0)
     scratch.quantize(a, tokens: tokens)
     let padded = scratch.paddedCols, n = w.rows
-    let ordered = UnsafeMutablePointer<Int8>.allocate(capacity: tokens * padded)
-    defer { ordered.deallocate() }
+    let ordered = scratch.reorderedValues
     for t in 0..<tokens { ck_int2_order(scratch.values + t * padded, ordered + t * padded, Int32(padded)) }
     w.scales.withUnsafeBufferPointer { scales in
         w.zeros.withUnsafeBufferPointer { zeros in

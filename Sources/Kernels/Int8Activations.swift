@@ -19,7 +19,28 @@ public final class Int8Activations {
         scales.initialize(repeating: 0, count: max(1, tokens))
     }
 
-    deinit { values.deallocate(); scales.deallocate() }
+    deinit { values.deallocate(); scales.deallocate(); sums?.deallocate(); reordered?.deallocate() }
+
+    // Kernel outputs and reordered activations, kept between calls so that the
+    // per-layer hot path allocates nothing.
+    private var sums: UnsafeMutablePointer<Int32>?, sumCapacity = 0
+    private var reordered: UnsafeMutablePointer<Int8>?
+
+    /// An int32 buffer of at least `count` entries (contents undefined).
+    func integerSums(_ count: Int) -> UnsafeMutablePointer<Int32> {
+        if count > sumCapacity {
+            sums?.deallocate()
+            sums = .allocate(capacity: count)
+            sumCapacity = count
+        }
+        return sums!
+    }
+
+    /// A second buffer shaped like `values` (the int2 kernel's column order).
+    var reorderedValues: UnsafeMutablePointer<Int8> {
+        if reordered == nil { reordered = .allocate(capacity: max(1, tokens * paddedCols)) }
+        return reordered!
+    }
 
     /// Quantizes the first `count` rows of a [count, cols] (row-major floats) into this buffer.
     public func quantize(_ a: ConstFloatPointer, tokens count: Int) {

@@ -36,6 +36,20 @@ public final class Block {
     public var parameters: [Parameter] {
         [attentionNorm, mlpNorm] + linears.flatMap { $0.layer.parameters }
     }
+
+    /// Puts `layer` in place of the linear layer named `name` (q, k, v, o, gate, up or down).
+    public func replace(_ name: String, with layer: LinearLayer) {
+        switch name {
+        case "q": q = layer
+        case "k": k = layer
+        case "v": v = layer
+        case "o": o = layer
+        case "gate": gate = layer
+        case "up": up = layer
+        case "down": down = layer
+        default: preconditionFailure("no linear layer named \(name)")
+        }
+    }
 }
 
 /// What the forward pass keeps for the backward pass, for one batch shape.

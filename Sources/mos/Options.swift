@@ -45,12 +45,6 @@ struct Failure: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Loads a checkpoint, turning format problems into one-line errors.
-func loadModel(_ path: String) throws -> (model: TransformerModel, metadata: [String: String]) {
-    do { return try TransformerModel.load(from: URL(fileURLWithPath: path)) }
-    catch let error as SafetensorsError { throw Failure(error.description) }
-}
-
 /// Loads a teacher or a student, turning format problems into one-line errors.
 func loadStudent(_ path: String) throws -> (model: TransformerModel, method: Method, metadata: [String: String]) {
     do { return try Student.load(from: URL(fileURLWithPath: path)) }

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Corpus
+import Kernels
+import Notebook
+import Transformer
+
+/// The options every chapter takes, so that each runs on its own as it runs in
+/// the report: `CHAPTER --out DIR [--teacher FILE] [--corpus synthetic|PATH]
+/// [--profile quick] [--seeds N] [--students DIR] [--threads N]`.
+public struct ChapterOptions: ParsableArguments {
+    @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") public var out: String
+    @Option(help: "A trained teacher (.safetensors); made with --profile when absent.") public var teacher: String?
+    @Option(help: "`synthetic` or the path of a text file.") public var corpus = "synthetic"
+    @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") public var profile = "quick"
+    @Option(help: "Seeds per setting, where the chapter binarizes students.") public var seeds = 3
+    @Option(help: "Where students are kept, shared between chapters (default: OUT/students).") public var students: String?
+    @Option(help: "Threads (default: all cores); sweeps run as many points at once.") public var threads = Threads.available
+
+    public init() {}
+
+    public var folder: URL { URL(fileURLWithPath: out) }
+    public var studentFolder: URL { students.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("students") }
+
+    /// Sets the thread count and returns the profile.
+    public func start() throws -> Profile {
+        guard threads >= 1, seeds >= 1 else { throw ValidationError("--threads and --seeds must be at least 1") }
+        Threads.use(threads)
+        guard let settings = Profile.named(profile) else {
+            throw ValidationError("unknown profile '\(profile)'; choose one of \(Profile.names.joined(separator: ", "))")
+        }
+        return settings
+    }
+
+    /// The corpus, long enough for the profile's context.
+    public func loadCorpus(_ settings: Profile) throws -> Corpus {
+        do { return try Corpus.load(corpus, minimumBytes: settings.model.context + 1) }
+        catch let error as CorpusError { throw ValidationError(error.description) }
+    }
+
+    /// The teacher's path: --teacher, or (a chapter run on its own) one trained
+    /// here with the profile, seed 42, and kept as teacher.safetensors in the
+    /// students folder for the next run.
+    public func teacherPath(_ settings: Profile, _ text: Corpus) throws -> String {
+        if let teacher { return teacher }
+        let url = studentFolder.appendingPathComponent("teacher.safetensors")
+        if FileManager.default.fileExists(atPath: url.path) { return url.path }
+        try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
+        let model = TransformerModel(config: settings.model, seed: 42)
+        let progress = Progress(total: settings.steps, label: "teacher")
+        _ = train(model, corpus: text, profile: settings, seed: 42) { progress.update(step: $0.step) }
+        progress.finish()
+        try model.save(to: url, metadata: ["method": "fp", "corpus": text.name, "profile": settings.name, "seed": "42"])
+        return url.path
+    }
+
+    /// Progress lines of a sweep, on standard error.
+    public static func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+}
