@@ -8,15 +8,18 @@ import Transformer
 /// A binary layer (sign, OneBit, BinaryMoS) on packed sign bits.
 public final class PackedBinaryLinear: LinearLayer {
     public let kernel: PackedMixtureOfScales
+    public let precision: ActivationPrecision
     private var scratch: PackedMixtureOfScales.Scratch?
     public var inFeatures: Int { kernel.inFeatures }
     public var outFeatures: Int { kernel.outFeatures }
     public var parameters: [Parameter] { [] }
 
-    public init(_ kernel: PackedMixtureOfScales) { self.kernel = kernel }
+    public init(_ kernel: PackedMixtureOfScales, precision: ActivationPrecision) {
+        self.kernel = kernel; self.precision = precision
+    }
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
-        if (scratch?.tokens ?? 0) < rows { scratch = .init(tokens: rows, layer: kernel) }
+        if (scratch?.tokens ?? 0) < rows { scratch = .init(tokens: rows, layer: kernel, precision: precision) }
         kernel.forward(y, x, tokens: rows, scratch: scratch!)
     }
 
@@ -29,15 +32,18 @@ public final class PackedBinaryLinear: LinearLayer {
 /// A 2-bit group-quantized layer on packed codes.
 public final class PackedInt2Linear: LinearLayer {
     public let codes: PackedCodes2
+    public let precision: ActivationPrecision
     private var scratch: Int8Activations?
     public var inFeatures: Int { codes.cols }
     public var outFeatures: Int { codes.rows }
     public var parameters: [Parameter] { [] }
 
-    public init(_ codes: PackedCodes2) { self.codes = codes }
+    public init(_ codes: PackedCodes2, precision: ActivationPrecision) { self.codes = codes; self.precision = precision }
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
-        if (scratch?.tokens ?? 0) < rows { scratch = Int8Activations(tokens: rows, cols: codes.cols, padTo: 256) }
+        if (scratch?.tokens ?? 0) < rows {
+            scratch = Int8Activations(tokens: rows, cols: codes.cols, padTo: 256, precision: precision)
+        }
         int2Product(y, codes, x, tokens: rows, scratch: scratch!)
     }
 
@@ -60,12 +66,14 @@ public final class PackedPartialBinaryLinear: LinearLayer {
     public let signs: PackedSigns
     public let mean: [Float], alpha: [Float]
     let rowStarts: [Int], columns: [Int32], corrections: [Float]
+    public let precision: ActivationPrecision
     private var scratch: Int8Activations?
     public var inFeatures: Int { signs.cols }
     public var outFeatures: Int { signs.rows }
     public var parameters: [Parameter] { [] }
 
-    public init(_ code: PartialBinaryCode) {
+    public init(_ code: PartialBinaryCode, precision: ActivationPrecision) {
+        self.precision = precision
         let (n, m) = (code.rows, code.cols)
         let weights = code.dequantized()
         let stored = unpackCodes(code.signs, bits: 1, count: n * m - code.salientCodes.count)
@@ -92,7 +100,7 @@ public final class PackedPartialBinaryLinear: LinearLayer {
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
         let (m, n) = (inFeatures, outFeatures)
-        if (scratch?.tokens ?? 0) < rows { scratch = Int8Activations(tokens: rows, cols: m, padTo: 64) }
+        if (scratch?.tokens ?? 0) < rows { scratch = Int8Activations(tokens: rows, cols: m, padTo: 64, precision: precision) }
         binaryProduct(y, signs, x, tokens: rows, scratch: scratch!)
         parallelChunks(rows, minimumChunk: 4) { tokens in
             for t in tokens {
@@ -121,13 +129,14 @@ extension Student {
     /// BinaryMoS layers, PB-LLM, and 2-bit group quantization whose layer
     /// width and group are whole 64-column blocks. Returns how many layers
     /// were packed and how many stayed in float (full precision, 3- and 4-bit
-    /// codes, or shapes the int2 kernel does not take).
+    /// codes, or shapes the int2 kernel does not take). `precision`: how the
+    /// kernels round activations.
     @discardableResult
-    public static func pack(_ model: TransformerModel) -> (packed: Int, float: Int) {
+    public static func pack(_ model: TransformerModel, precision: ActivationPrecision = .int16) -> (packed: Int, float: Int) {
         var packed = 0, unpacked = 0
         for block in model.blocks {
             for (name, layer) in block.linears {
-                if let replacement = packedLayer(layer) {
+                if let replacement = packedLayer(layer, precision: precision) {
                     block.replace(name, with: replacement)
                     packed += 1
                 } else {
@@ -138,25 +147,26 @@ extension Student {
         return (packed, unpacked)
     }
 
-    static func packedLayer(_ layer: LinearLayer) -> LinearLayer? {
+    static func packedLayer(_ layer: LinearLayer, precision: ActivationPrecision) -> LinearLayer? {
         switch layer {
         case let b as MixtureOfScalesLinear:
             let signs = PackedSigns(b.latent.value.pointer, rows: b.outFeatures, cols: b.inFeatures)
             return PackedBinaryLinear(PackedMixtureOfScales(
                 signs: signs, experts: b.experts, router: b.router?.value.array, inputScale: b.inputScale.value.array,
-                outputScale: b.outputScale.value.array))
+                outputScale: b.outputScale.value.array), precision: precision)
         case let q as QuantizedLinear:
             switch q.code {
             case let sign as SignCode:
                 let w = unpackSigns(sign.signs, count: sign.rows * sign.cols)
                 let bits = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: sign.rows, cols: sign.cols) }
                 return PackedBinaryLinear(PackedMixtureOfScales(signs: bits, experts: 1, router: nil, inputScale: nil,
-                                                                outputScale: sign.scales))
+                                                                outputScale: sign.scales), precision: precision)
             case let group as GroupCode where group.bits == 2 && group.cols % 64 == 0 && group.groupSize % 64 == 0:
                 return PackedInt2Linear(PackedCodes2(codes: group.codes, scales: group.scales, zeros: group.zeros,
-                                                     rows: group.rows, cols: group.cols, groupSize: group.groupSize))
+                                                     rows: group.rows, cols: group.cols, groupSize: group.groupSize),
+                                        precision: precision)
             case let partial as PartialBinaryCode:
-                return PackedPartialBinaryLinear(partial)
+                return PackedPartialBinaryLinear(partial, precision: precision)
             default:
                 return nil
             }

@@ -31,17 +31,21 @@ static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); 
 // MARK: Portable versions
 
 static void binary_portable(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
-                            size_t qStride, int paddedCols, int tokens, int32_t *out, size_t outStride) {
+                            size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
     for (int t = 0; t < tokens; t++) {
-        const int8_t *qt = q + t * qStride;
         for (int r = row0; r < row1; r++) {
             const uint8_t *row = bits + r * rowBytes;
-            int32_t sum = 0;
-            for (int c = 0; c < paddedCols; c += 64) {
-                uint64_t word = load64(row + c / 8);
-                for (int j = 0; j < 64; j++) sum += ((word >> j) & 1) ? qt[c + j] : -qt[c + j];
+            int32_t total = 0;
+            for (int p = 0; p < planes; p++) {
+                const int8_t *qt = q + t * qStride + p * paddedCols;
+                int32_t sum = 0;
+                for (int c = 0; c < paddedCols; c += 64) {
+                    uint64_t word = load64(row + c / 8);
+                    for (int j = 0; j < 64; j++) sum += ((word >> j) & 1) ? qt[c + j] : -qt[c + j];
+                }
+                total = total * CK_LO_STEPS + sum;
             }
-            out[t * outStride + r] = sum;
+            out[t * outStride + r] = total;
         }
     }
 }
@@ -62,10 +66,16 @@ static inline int8_t q_at(const int8_t *qp, int j) {
     return qp[c + 64 * k + 16 * b + i];
 }
 
+// The activation the planes encode together, in units of the finest plane.
+static inline int32_t q_value(const int8_t *qt, int paddedCols, int planes, int j) {
+    int32_t v = 0;
+    for (int p = 0; p < planes; p++) v = v * CK_LO_STEPS + q_at(qt + p * paddedCols, j);
+    return v;
+}
+
 static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
                           int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
-                          int paddedCols, int tokens, float *out, size_t outStride) {
-    (void)paddedCols;
+                          int paddedCols, int planes, int tokens, float *out, size_t outStride) {
     for (int t = 0; t < tokens; t++) {
         const int8_t *qt = qp + t * qStride;
         for (int r = row0; r < row1; r++) {
@@ -74,7 +84,7 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
             for (int g = 0; g < groups; g++) {
                 int32_t dot = 0, zero = (int32_t)half_to_float(zeros[r * groups + g]);
                 for (int j = g * groupSize; j < (g + 1) * groupSize && j < cols; j++)
-                    dot += (code_at(row, j) - zero) * q_at(qt, j);
+                    dot += (code_at(row, j) - zero) * q_value(qt, paddedCols, planes, j);
                 sum += half_to_float(scales[r * groups + g]) * (float)dot;
             }
             out[t * outStride + r] = sum;
@@ -85,40 +95,53 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
 // MARK: AVX-512 VNNI versions
 #if defined(__x86_64__)
 
-// Σ_j ±q_j over 64 columns: negate the bytes whose bit is 0, then one VNNI
-// dot product with a vector of ones adds them four at a time into int32 lanes.
-// Four rows share every load of q.
+// Σ_j ±q_j = 2 · Σ_{bit j set} q_j − Σ_j q_j. Every 64 columns a row's mask
+// becomes 64 bytes of 0 or 1, and one VNNI dot product of those with q adds
+// the selected activations, four at a time, into int32 lanes; with two planes
+// the same bytes meet the second plane in a second dot product. Eight rows
+// share every load of q. `planes` is a constant where this is inlined, so the
+// one-plane loop carries no trace of the second.
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
+static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *hi,
+                                       int paddedCols, const int planes, int32_t *o) {
+    const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+    const int8_t *lo = hi + paddedCols;
+    int32_t total = 0;   // Σ_j value_j
+    for (int p = 0; p < planes; p++) {
+        int32_t sum = 0;
+        for (int c = 0; c < paddedCols; c++) sum += hi[p * paddedCols + c];
+        total = total * CK_LO_STEPS + sum;
+    }
+    for (int r = row0; r < row1; r += 8) {
+        // A last group of fewer than eight rows repeats its final row.
+        const uint8_t *b[8];
+        for (int k = 0; k < 8; k++) b[k] = bits + (r + k < row1 ? r + k : r) * rowBytes;
+        __m512i h[8], l[8];
+        for (int k = 0; k < 8; k++) { h[k] = zero; l[k] = zero; }
+        for (int c = 0; c < paddedCols; c += 64) {
+            __m512i v = _mm512_loadu_si512(hi + c), w = planes == 2 ? _mm512_loadu_si512(lo + c) : zero;
+            for (int k = 0; k < 8; k++) {
+                __m512i selected = _mm512_maskz_mov_epi8(load64(b[k] + c / 8), ones);
+                h[k] = _mm512_dpbusd_epi32(h[k], selected, v);
+                if (planes == 2) l[k] = _mm512_dpbusd_epi32(l[k], selected, w);
+            }
+        }
+        for (int k = 0; k < 8 && r + k < row1; k++) {
+            int32_t sum = _mm512_reduce_add_epi32(h[k]);
+            if (planes == 2) sum = sum * CK_LO_STEPS + _mm512_reduce_add_epi32(l[k]);
+            o[r + k] = 2 * sum - total;
+        }
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
-                          size_t qStride, int paddedCols, int tokens, int32_t *out, size_t outStride) {
-    const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+                          size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
     for (int t = 0; t < tokens; t++) {
-        const int8_t *qt = q + t * qStride;
-        int r = row0;
-        for (; r + 4 <= row1; r += 4) {
-            const uint8_t *b0 = bits + r * rowBytes, *b1 = b0 + rowBytes, *b2 = b1 + rowBytes, *b3 = b2 + rowBytes;
-            __m512i a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-            for (int c = 0; c < paddedCols; c += 64) {
-                __m512i v = _mm512_loadu_si512(qt + c);
-                __m512i n = _mm512_sub_epi8(zero, v);
-                a0 = _mm512_dpbusd_epi32(a0, ones, _mm512_mask_blend_epi8(load64(b0 + c / 8), n, v));
-                a1 = _mm512_dpbusd_epi32(a1, ones, _mm512_mask_blend_epi8(load64(b1 + c / 8), n, v));
-                a2 = _mm512_dpbusd_epi32(a2, ones, _mm512_mask_blend_epi8(load64(b2 + c / 8), n, v));
-                a3 = _mm512_dpbusd_epi32(a3, ones, _mm512_mask_blend_epi8(load64(b3 + c / 8), n, v));
-            }
-            int32_t *o = out + t * outStride + r;
-            o[0] = _mm512_reduce_add_epi32(a0); o[1] = _mm512_reduce_add_epi32(a1);
-            o[2] = _mm512_reduce_add_epi32(a2); o[3] = _mm512_reduce_add_epi32(a3);
-        }
-        for (; r < row1; r++) {
-            const uint8_t *b = bits + r * rowBytes;
-            __m512i a = zero;
-            for (int c = 0; c < paddedCols; c += 64) {
-                __m512i v = _mm512_loadu_si512(qt + c);
-                a = _mm512_dpbusd_epi32(a, ones, _mm512_mask_blend_epi8(load64(b + c / 8), _mm512_sub_epi8(zero, v), v));
-            }
-            out[t * outStride + r] = _mm512_reduce_add_epi32(a);
-        }
+        if (planes == 2)
+            binary_token_avx512(bits, rowBytes, row0, row1, q + t * qStride, paddedCols, 2, out + t * outStride);
+        else
+            binary_token_avx512(bits, rowBytes, row0, row1, q + t * qStride, paddedCols, 1, out + t * outStride);
     }
 }
 
@@ -129,23 +152,26 @@ static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int ro
 // hold block b's sum, so one multiply by the blocks' group scales (16-bit,
 // widened and spread over the lanes by a permute) and an add finish the 256
 // columns. The zero points' share, Σ_g scale · zero · Σ q over the group, is
-// subtracted once per row. Needs groups of 64 or 128 columns or a multiple
-// of 256, and scales readable 8 entries past each row's last.
-__attribute__((target("avx512f,avx512bw,avx512vnni,f16c")))
-static void int2_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
-                        int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
-                        int paddedCols, int tokens, float *out, size_t outStride) {
-    const __m512i three = _mm512_set1_epi8(3), zero = _mm512_setzero_si512();
+// subtracted once per row. With two planes the codes, once shifted, meet both
+// planes' activations, and the two sums join as hi · CK_LO_STEPS + lo before
+// scaling. Needs groups of 64 or 128 columns or a multiple of 256, and scales
+// readable 8 entries past each row's last.
+__attribute__((target("avx512f,avx512bw,avx512vnni,f16c"), always_inline))
+static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales,
+                                      const uint16_t *zeros, int cols, int groups, int groupSize, int row0, int row1,
+                                      const int8_t *qp, size_t qStride, int paddedCols, const int planes, int tokens,
+                                      float *out, size_t outStride) {
+    const __m512i three = _mm512_set1_epi8(3), zero = _mm512_setzero_si512(), steps = _mm512_set1_epi32(CK_LO_STEPS);
     // Lane l (block l / 4 of the 256 columns) takes the scale of group (64 · (l / 4)) / groupSize past the first.
     int spread[16];
     for (int l = 0; l < 16; l++) spread[l] = groupSize < 256 ? (64 * (l / 4)) / groupSize : 0;
     const __m512i lanes = _mm512_loadu_si512(spread);
     float qsum[groups > 0 ? groups : 1];
     for (int t = 0; t < tokens; t++) {
-        const int8_t *qt = qp + t * qStride;
+        const int8_t *qt = qp + t * qStride, *lo = qt + paddedCols;
         for (int g = 0; g < groups; g++) {
             int32_t s = 0;
-            for (int j = g * groupSize; j < (g + 1) * groupSize && j < cols; j++) s += q_at(qt, j);
+            for (int j = g * groupSize; j < (g + 1) * groupSize && j < cols; j++) s += q_value(qt, paddedCols, planes, j);
             qsum[g] = (float)s;
         }
         for (int r = row0; r < row1; r++) {
@@ -153,11 +179,13 @@ static void int2_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *s
             const uint16_t *rs = scales + r * groups, *rz = zeros + r * groups;
             __m512 acc = _mm512_setzero_ps();
             for (int c = 0; c < paddedCols; c += 256) {
-                __m512i packed = _mm512_loadu_si512(row + c / 4), dot = zero;
+                __m512i packed = _mm512_loadu_si512(row + c / 4), dot = zero, fine = zero;
                 for (int k = 0; k < 4; k++) {
                     __m512i code = _mm512_and_si512(_mm512_srli_epi16(packed, 2 * k), three);
                     dot = _mm512_dpbusd_epi32(dot, code, _mm512_loadu_si512(qt + c + 64 * k));
+                    if (planes == 2) fine = _mm512_dpbusd_epi32(fine, code, _mm512_loadu_si512(lo + c + 64 * k));
                 }
+                if (planes == 2) dot = _mm512_add_epi32(_mm512_mullo_epi32(dot, steps), fine);
                 __m512 s = _mm512_cvtph_ps(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(rs + c / groupSize))));
                 acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(lanes, s), acc);
             }
@@ -174,29 +202,41 @@ static void int2_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *s
         }
     }
 }
+
+__attribute__((target("avx512f,avx512bw,avx512vnni,f16c")))
+static void int2_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
+                        int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
+                        int paddedCols, int planes, int tokens, float *out, size_t outStride) {
+    if (planes == 2)
+        int2_planes_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
+                           paddedCols, 2, tokens, out, outStride);
+    else
+        int2_planes_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
+                           paddedCols, 1, tokens, out, outStride);
+}
 #endif
 
 void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q, size_t qStride,
-                  int paddedCols, int tokens, int32_t *out, size_t outStride) {
+                  int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
 #if defined(__x86_64__)
     if (ck_has_avx512vnni()) {
-        binary_avx512(bits, rowBytes, row0, row1, q, qStride, paddedCols, tokens, out, outStride);
+        binary_avx512(bits, rowBytes, row0, row1, q, qStride, paddedCols, planes, tokens, out, outStride);
         return;
     }
 #endif
-    binary_portable(bits, rowBytes, row0, row1, q, qStride, paddedCols, tokens, out, outStride);
+    binary_portable(bits, rowBytes, row0, row1, q, qStride, paddedCols, planes, tokens, out, outStride);
 }
 
 void ck_int2_i8(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
                 int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
-                int paddedCols, int tokens, float *out, size_t outStride) {
+                int paddedCols, int planes, int tokens, float *out, size_t outStride) {
 #if defined(__x86_64__)
     if (ck_has_avx512vnni() && (groupSize == 64 || groupSize == 128 || groupSize % 256 == 0)) {
         int2_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride, paddedCols,
-                    tokens, out, outStride);
+                    planes, tokens, out, outStride);
         return;
     }
 #endif
     int2_portable(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride, paddedCols,
-                  tokens, out, outStride);
+                  planes, tokens, out, outStride);
 }

@@ -9,6 +9,7 @@ import Kernels
 public struct KernelBenchmark {
     public struct Timing {
         public var kernel: String        // "sgemv" or "sgemm" (the reference), "binary", "binarymos", "int2", "binary_swift"
+        public var activations: String   // "float32", or the packed kernels' "int8" or "int16"
         public var rows: Int, cols: Int, tokens: Int
         public var seconds: Double       // per call
         public var weightBytes: Int      // bytes of weights (and scales) read per call
@@ -17,6 +18,8 @@ public struct KernelBenchmark {
     public var rows: Int, cols: Int
     public var tokens = 1                // 1: GEMV against sgemv; more: GEMM against sgemm
     public var rounds = 7
+    /// The packed kernels run once per precision listed.
+    public var precisions: [ActivationPrecision] = [.int16, .int8]
 
     public init(rows: Int, cols: Int) { self.rows = rows; self.cols = cols }
 
@@ -36,12 +39,15 @@ public struct KernelBenchmark {
                 best[i] = min(best[i], Date().timeIntervalSince(start) / Double(repetitions[i]))
             }
         }
-        return kernels.indices.map { Timing(kernel: kernels[$0].name, rows: rows, cols: cols, tokens: tokens,
-                                            seconds: best[$0], weightBytes: kernels[$0].bytes) }
+        return kernels.indices.map {
+            Timing(kernel: kernels[$0].name, activations: kernels[$0].activations, rows: rows, cols: cols, tokens: tokens,
+                   seconds: best[$0], weightBytes: kernels[$0].bytes)
+        }
     }
 
     struct Kernel {
         var name: String
+        var activations = "float32"
         var bytes: Int
         var run: () -> Void
     }
@@ -57,31 +63,39 @@ public struct KernelBenchmark {
         let onebit = PackedMixtureOfScales(signs: signs, experts: 1, router: nil, inputScale: scales(m), outputScale: scales(n))
         let mos = PackedMixtureOfScales(signs: signs, experts: 4, router: scales(4 * m), inputScale: scales(4 * m),
                                         outputScale: scales(4 * n))
-        let oneScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: onebit)
-        let mosScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: mos)
         // The int2 kernel takes whole 64-column blocks: a ragged width is padded with zero codes.
         let group = 128, columns = (m + 63) / 64 * 64, groups = (columns + group - 1) / group
         let codes = PackedCodes2(codes: (0..<(n * columns)).map { _ in UInt8(rng.below(4)) }, scales: scales(n * groups),
                                  zeros: (0..<(n * groups)).map { _ in Float(rng.below(4)) }, rows: n, cols: columns,
                                  groupSize: group)
-        let int2Input = Tensor([tokens, columns]), int2Scratch = Int8Activations(tokens: tokens, cols: columns, padTo: 256)
+        let int2Input = Tensor([tokens, columns])
         for t in 0..<tokens { for j in 0..<m { int2Input[t * columns + j] = x[t * m + j] } }
         // The closures hold the tensors themselves, so their buffers live as long as the kernels.
         let reference: () -> Void = tokens == 1
             ? { matvec(y.data, w.pointer, x.pointer, rows: n, cols: m) }
             : { matmulForward(y.data, x.pointer, w.pointer, rows: tokens, inFeatures: m, outFeatures: n) }
-        return [
-            Kernel(name: tokens == 1 ? "sgemv" : "sgemm", bytes: 4 * n * m, run: reference),
-            Kernel(name: "binary", bytes: onebit.byteCount) { onebit.forward(y.data, x.pointer, tokens: tokens, scratch: oneScratch) },
-            Kernel(name: "binarymos", bytes: mos.byteCount) { mos.forward(y.data, x.pointer, tokens: tokens, scratch: mosScratch) },
-            Kernel(name: "int2", bytes: codes.byteCount) {
-                int2Product(y.data, codes, int2Input.pointer, tokens: tokens, scratch: int2Scratch)
-            },
-            // The sign-bit product alone, in Swift SIMD on float activations (no int8 rounding).
-            Kernel(name: "binary_swift", bytes: signs.byteCount) {
-                binaryProductSIMD(y.data, signs, x.pointer, tokens: tokens)
-            },
-        ]
+        var kernels = [Kernel(name: tokens == 1 ? "sgemv" : "sgemm", bytes: 4 * n * m, run: reference)]
+        for precision in precisions {
+            let oneScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: onebit, precision: precision)
+            let mosScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: mos, precision: precision)
+            let int2Scratch = Int8Activations(tokens: tokens, cols: columns, padTo: 256, precision: precision)
+            kernels += [
+                Kernel(name: "binary", activations: precision.rawValue, bytes: onebit.byteCount) {
+                    onebit.forward(y.data, x.pointer, tokens: tokens, scratch: oneScratch)
+                },
+                Kernel(name: "binarymos", activations: precision.rawValue, bytes: mos.byteCount) {
+                    mos.forward(y.data, x.pointer, tokens: tokens, scratch: mosScratch)
+                },
+                Kernel(name: "int2", activations: precision.rawValue, bytes: codes.byteCount) {
+                    int2Product(y.data, codes, int2Input.pointer, tokens: tokens, scratch: int2Scratch)
+                },
+            ]
+        }
+        // The sign-bit product alone, in Swift SIMD on float activations (no rounding).
+        kernels.append(Kernel(name: "binary_swift", bytes: signs.byteCount) {
+            binaryProductSIMD(y.data, signs, x.pointer, tokens: tokens)
+        })
+        return kernels
     }
 
     /// Bytes per second of summing a 256 MiB buffer, split over the threads (best of three).

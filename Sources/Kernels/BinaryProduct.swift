@@ -35,8 +35,9 @@ public final class PackedSigns {
 }
 
 /// out[t, r] = Σ_j sign(r, j) · a[t, j] for `tokens` rows of activations
-/// a [tokens, cols]: the int8 kernel (AVX-512 VNNI where the CPU has it),
-/// rows split across threads. `scratch` holds the quantized activations.
+/// a [tokens, cols]: the integer kernel (AVX-512 VNNI where the CPU has it),
+/// rows split across threads. `scratch` holds the rounded activations, and
+/// its precision says how finely they are rounded.
 public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int,
                           scratch: Int8Activations) {
     precondition(scratch.tokens >= tokens && scratch.cols == signs.cols && scratch.paddedCols % 64 == 0)
@@ -45,7 +46,8 @@ public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstF
     let sums = scratch.integerSums(tokens * n)
     parallelChunks(n, minimumChunk: 64) { rows in
         ck_binary_i8(signs.bits, signs.rowBytes, Int32(rows.lowerBound), Int32(rows.upperBound), scratch.values,
-                     scratch.paddedCols, Int32(scratch.paddedCols), Int32(tokens), sums, n)
+                     scratch.planes * scratch.paddedCols, Int32(scratch.paddedCols), Int32(scratch.planes),
+                     Int32(tokens), sums, n)
     }
     for t in 0..<tokens {
         let s = scratch.scales[t]

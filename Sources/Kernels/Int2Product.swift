@@ -52,15 +52,17 @@ public func int2Product(_ out: FloatPointer, _ w: PackedCodes2, _ a: ConstFloatP
                         scratch: Int8Activations) {
     precondition(scratch.tokens >= tokens && scratch.cols == w.cols && scratch.paddedCols % 256 == 0)
     scratch.quantize(a, tokens: tokens)
-    let padded = scratch.paddedCols, n = w.rows
+    let padded = scratch.paddedCols, n = w.rows, planes = scratch.planes
     let ordered = scratch.reorderedValues
-    for t in 0..<tokens { ck_int2_order(scratch.values + t * padded, ordered + t * padded, Int32(padded)) }
+    for plane in 0..<(tokens * planes) {
+        ck_int2_order(scratch.values + plane * padded, ordered + plane * padded, Int32(padded))
+    }
     w.scales.withUnsafeBufferPointer { scales in
         w.zeros.withUnsafeBufferPointer { zeros in
             parallelChunks(n, minimumChunk: 64) { rows in
                 ck_int2_i8(w.codes, w.rowBytes, scales.baseAddress!, zeros.baseAddress!, Int32(w.cols), Int32(w.groups),
-                           Int32(w.groupSize), Int32(rows.lowerBound), Int32(rows.upperBound), ordered, padded,
-                           Int32(padded), Int32(tokens), out, n)
+                           Int32(w.groupSize), Int32(rows.lowerBound), Int32(rows.upperBound), ordered, planes * padded,
+                           Int32(padded), Int32(planes), Int32(tokens), out, n)
             }
         }
     }

@@ -65,9 +65,9 @@ public final class PackedMixtureOfScales {
         public let tokens: Int
         let activations: Int8Activations
         let gates: FloatPointer, scaled: FloatPointer
-        public init(tokens: Int, layer: PackedMixtureOfScales) {
+        public init(tokens: Int, layer: PackedMixtureOfScales, precision: ActivationPrecision = .int16) {
             self.tokens = tokens
-            activations = Int8Activations(tokens: tokens, cols: layer.inFeatures, padTo: 64)
+            activations = Int8Activations(tokens: tokens, cols: layer.inFeatures, padTo: 64, precision: precision)
             gates = .allocate(capacity: tokens * layer.experts)
             scaled = .allocate(capacity: tokens * layer.inFeatures)
         }

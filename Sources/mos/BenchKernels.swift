@@ -11,7 +11,9 @@ struct BenchKernels: ParsableCommand {
         discussion: """
         Kernels: sgemv (float32 weights, OpenBLAS), binary (sign bits with static input and output \
         scales: OneBit), binarymos (sign bits, E = 4 scaling experts mixed by a router: BinaryMoS), int2 \
-        (2-bit codes, a 16-bit scale and zero per 128 weights). Each round times every kernel once, \
+        (2-bit codes, a 16-bit scale and zero per 128 weights), each on int16 activations (two int8 \
+        planes, what eval and generate use by default) and on int8 (one plane, the fastest). Each round \
+        times every kernel once, \
         rounds repeat, and the fastest round counts. ratio_vs_sgemv is the float kernel's time over this \
         kernel's (above 1: faster). GB/s is weight bytes read per second, against the read bandwidth \
         measured here on the same threads. binary_swift is the bare sign-bit product written in Swift SIMD \
@@ -40,18 +42,20 @@ struct BenchKernels: ParsableCommand {
         let reference = tokens == 1 ? "sgemv" : "sgemm"
         print("read bandwidth \(format(bandwidth / 1e9, 1)) GB/s on \(compute.threads) thread(s); "
               + "AVX-512 VNNI kernels: \(PackedKernels.hasAVX512VNNI ? "yes" : "no (portable C)"); tokens per call: \(tokens)")
-        var table = CSVTable(columns: ["kernel", "rows", "cols", "tokens", "threads", "seconds", "ratio_vs_sgemv",
-                                       "weight_bytes", "gb_per_s"])
-        print("kernel         rows   cols      time        vs \(reference)   weight bytes   GB/s")
+        var table = CSVTable(columns: ["kernel", "activations", "rows", "cols", "tokens", "threads", "seconds",
+                                       "ratio_vs_sgemv", "weight_bytes", "gb_per_s"])
+        print("kernel        acts       rows   cols      time        vs \(reference)   weight bytes   GB/s")
         for (rows, cols) in parsed {
             var benchmark = KernelBenchmark(rows: rows, cols: cols)
             benchmark.tokens = tokens; benchmark.rounds = rounds
             let timings = benchmark.run()
             for t in timings {
                 let ratio = timings[0].seconds / t.seconds, gbs = Double(t.weightBytes) / t.seconds / 1e9
-                table.append([t.kernel, rows, cols, tokens, compute.threads, CSVTable.format(t.seconds, digits: 9),
-                              CSVTable.format(ratio, digits: 3), t.weightBytes, CSVTable.format(gbs, digits: 2)])
-                print(t.kernel.padding(toLength: 12, withPad: " ", startingAt: 0)
+                table.append([t.kernel, t.activations, rows, cols, tokens, compute.threads,
+                              CSVTable.format(t.seconds, digits: 9), CSVTable.format(ratio, digits: 3), t.weightBytes,
+                              CSVTable.format(gbs, digits: 2)])
+                print(t.kernel.padding(toLength: 13, withPad: " ", startingAt: 0)
+                      + t.activations.padding(toLength: 8, withPad: " ", startingAt: 0)
                       + String(format: " %6d %6d  %9.4f ms  %7.2f×  %12d  %6.1f", rows, cols, t.seconds * 1000, ratio,
                                t.weightBytes, gbs))
             }

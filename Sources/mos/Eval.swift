@@ -14,6 +14,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Score at most this many validation windows (default: all).") var windows: Int?
     @Flag(help: "Run a student's layers as float weights (the training-time simulation) instead of the packed kernels.")
     var float = false
+    @Option(help: "How the packed kernels round activations: int16 (two int8 planes) or int8 (one, faster).")
+    var activations: ActivationPrecision = .int16
     @Flag(help: "Print one JSON object instead of text.") var json = false
     @OptionGroup var compute: ComputeOptions
 
@@ -22,7 +24,7 @@ struct Eval: ParsableCommand {
         if let windows, windows < 1 { throw ValidationError("--windows must be at least 1") }
         let (m, method, metadata) = try loadStudent(model)
         let corpus = try corpusOption.load(context: m.config.context)
-        let layers = float ? (packed: 0, float: m.config.layers * 7) : Student.pack(m)
+        let layers = float ? (packed: 0, float: m.config.layers * 7) : Student.pack(m, precision: activations)
         let e = evaluate(m, corpus: corpus, windows: windows)
         // A teacher stores every parameter as float32; a student as its method's accounting says.
         let isTeacher = metadata["binarization"] == nil
@@ -36,7 +38,7 @@ struct Eval: ParsableCommand {
             binarized_bits_per_weight: storage.linearBitsPerWeight, model_bytes: storage.bytes,
             file_bytes: fileBytes ?? 0, parameters: parameters, tokens: e.tokens,
             kernels: layers.packed == 0 ? "float" : layers.float == 0 ? "packed" : "mixed",
-            packed_layers: layers.packed, linear_bytes_in_memory: Student.linearBytesInMemory(m))
+            activations: layers.packed == 0 ? "float32" : activations.rawValue, packed_layers: layers.packed, linear_bytes_in_memory: Student.linearBytesInMemory(m))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -50,7 +52,7 @@ struct Eval: ParsableCommand {
             print("weight bits  \(format(result.weight_bits_per_parameter, 3)) per parameter; "
                   + "\(format(result.binarized_bits_per_weight, 3)) per weight of the block linear layers")
             print("model bytes  \(storage.bytes) (file \(result.file_bytes), the rest is its header)")
-            print("kernels      \(layers.packed) linear layers packed, \(layers.float) in float; "
+            print("kernels      \(layers.packed) linear layers packed (\(result.activations) activations), \(layers.float) in float; "
                   + "linear layers hold \(result.linear_bytes_in_memory) bytes in memory")
         }
     }
@@ -61,7 +63,7 @@ struct EvalResult: Codable {
     var perplexity: Double, bits_per_byte: Double, floor_bits_per_byte: Double?
     var weight_bits_per_parameter: Double, binarized_bits_per_weight: Double
     var model_bytes: Int, file_bytes: Int, parameters: Int, tokens: Int
-    var kernels: String, packed_layers: Int, linear_bytes_in_memory: Int
+    var kernels: String, activations: String, packed_layers: Int, linear_bytes_in_memory: Int
 
     // Keep "floor_bits_per_byte" and "experts" in the JSON as null when unknown.
     func encode(to encoder: Encoder) throws {
@@ -74,7 +76,8 @@ struct EvalResult: Codable {
         try c.encode(binarized_bits_per_weight, forKey: .binarized_bits_per_weight)
         try c.encode(model_bytes, forKey: .model_bytes); try c.encode(file_bytes, forKey: .file_bytes)
         try c.encode(parameters, forKey: .parameters); try c.encode(tokens, forKey: .tokens)
-        try c.encode(kernels, forKey: .kernels); try c.encode(packed_layers, forKey: .packed_layers)
+        try c.encode(kernels, forKey: .kernels); try c.encode(activations, forKey: .activations)
+        try c.encode(packed_layers, forKey: .packed_layers)
         try c.encode(linear_bytes_in_memory, forKey: .linear_bytes_in_memory)
     }
 }

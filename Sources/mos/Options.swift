@@ -6,6 +6,8 @@ import Transformer
 import Binarization
 
 /// Options every computing command shares.
+extension ActivationPrecision: ExpressibleByArgument {}
+
 struct ComputeOptions: ParsableArguments {
     @Option(help: "Threads for the numerical work (default: all cores).")
     var threads: Int = Threads.available

@@ -12,9 +12,40 @@ final class PackedProductTests: XCTestCase {
 
     func random(_ count: Int, _ rng: inout SeededGenerator) -> [Float] { (0..<count).map { _ in rng.normal() } }
 
-    /// The int8 kernel is exact on the rounded activations, so it must match
+    /// The activations as the kernels saw them, back in floats.
+    func dequantized(_ q: Int8Activations, tokens: Int) -> [Float] {
+        (0..<(tokens * q.cols)).map { i in Float(q.value(i / q.cols, i % q.cols)) * q.scales[i / q.cols] }
+    }
+
+    /// Rounding keeps every activation within half a step of its value: a
+    /// step of max|a| / 127 with one plane, 254 times finer with two.
+    func testActivationRounding() {
+        var rng = SeededGenerator(seed: 3)
+        let (tokens, cols) = (3, 200)
+        var a = random(tokens * cols, &rng)
+        a[5] = 40; a[cols + 7] = -0.001                       // an outlier; a tiny value
+        for i in (2 * cols)..<(3 * cols) { a[i] = 0 }         // an all-zero token
+        for precision in ActivationPrecision.allCases {
+            let q = Int8Activations(tokens: tokens, cols: cols, padTo: 64, precision: precision)
+            a.withUnsafeBufferPointer { q.quantize($0.baseAddress!, tokens: tokens) }
+            for t in 0..<tokens {
+                let largest = a[(t * cols)..<((t + 1) * cols)].map(abs).max()!
+                let step = precision == .int8 ? largest / 127 : largest / 127 / Float(CK_LO_STEPS)
+                if largest > 0 { XCTAssertEqual(q.scales[t], step, accuracy: step * 1e-6, "\(precision)") }
+                for j in 0..<cols {
+                    XCTAssertLessThanOrEqual(abs(Float(q.value(t, j)) * q.scales[t] - a[t * cols + j]),
+                                             0.5 * step * 1.001 + 1e-7, "\(precision) token \(t) column \(j)")
+                }
+                for p in 0..<q.planes {
+                    for j in cols..<q.paddedCols { XCTAssertEqual(q.values[(t * q.planes + p) * q.paddedCols + j], 0) }
+                }
+            }
+        }
+    }
+
+    /// The kernels are exact on the rounded activations, so they must match
     /// the reference fed with those, to float rounding; against the float
-    /// activations it is off by the rounding alone (≤ half a step per entry).
+    /// activations they are off by the rounding alone (≤ half a step per entry).
     func testBinaryKernelsMatchNaive() {
         var rng = SeededGenerator(seed: 1)
         for (rows, cols) in shapes {
@@ -22,22 +53,25 @@ final class PackedProductTests: XCTestCase {
             let w = random(rows * cols, &rng), a = random(tokens * cols, &rng)
             let signs = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: rows, cols: cols) }
             XCTAssertEqual(signs.byteCount, rows * ((cols + 7) / 8))
-            var naive = [Float](repeating: 0, count: tokens * rows), fast = naive, simd = naive, rounded = naive
-            let scratch = Int8Activations(tokens: tokens, cols: cols, padTo: 64)
+            var naive = [Float](repeating: 0, count: tokens * rows), simd = naive
             a.withUnsafeBufferPointer { ap in
                 naiveBinaryProduct(&naive, signs, ap.baseAddress!, tokens: tokens)
-                binaryProduct(&fast, signs, ap.baseAddress!, tokens: tokens, scratch: scratch)
                 binaryProductSIMD(&simd, signs, ap.baseAddress!, tokens: tokens)
             }
-            let dequantized = (0..<(tokens * cols)).map { i in
-                Float(scratch.values[(i / cols) * scratch.paddedCols + i % cols]) * scratch.scales[i / cols]
-            }
-            naiveBinaryProduct(&rounded, signs, dequantized, tokens: tokens)
             for i in naive.indices {
                 XCTAssertEqual(simd[i], naive[i], accuracy: 1e-4 * Float(cols).squareRoot(), "SIMD \(rows)×\(cols)")
-                XCTAssertEqual(fast[i], rounded[i], accuracy: 1e-5 * max(1, abs(rounded[i])), "int8 \(rows)×\(cols)")
-                let step = scratch.scales[i / rows]
-                XCTAssertLessThanOrEqual(abs(fast[i] - naive[i]), step / 2 * Float(cols) + 1e-5, "int8 vs float")
+            }
+            for precision in ActivationPrecision.allCases {
+                var fast = naive, rounded = naive
+                let scratch = Int8Activations(tokens: tokens, cols: cols, padTo: 64, precision: precision)
+                a.withUnsafeBufferPointer { binaryProduct(&fast, signs, $0.baseAddress!, tokens: tokens, scratch: scratch) }
+                naiveBinaryProduct(&rounded, signs, dequantized(scratch, tokens: tokens), tokens: tokens)
+                for i in naive.indices {
+                    XCTAssertEqual(fast[i], rounded[i], accuracy: 1e-5 * max(1, abs(rounded[i])),
+                                   "\(precision) \(rows)×\(cols)")
+                    let step = scratch.scales[i / rows]
+                    XCTAssertLessThanOrEqual(abs(fast[i] - naive[i]), step / 2 * Float(cols) + 1e-5, "\(precision) vs float")
+                }
             }
         }
     }
@@ -55,19 +89,15 @@ final class PackedProductTests: XCTestCase {
                                      groupSize: groupSize)
                 XCTAssertEqual(w.byteCount, rows * columns / 4 + 4 * rows * groups)
                 let a = random(tokens * columns, &rng)
-                var naive = [Float](repeating: 0, count: tokens * rows), fast = naive, rounded = naive
-                let scratch = Int8Activations(tokens: tokens, cols: columns, padTo: 256)
-                a.withUnsafeBufferPointer { ap in
-                    naiveInt2Product(&naive, w, ap.baseAddress!, tokens: tokens)
-                    int2Product(&fast, w, ap.baseAddress!, tokens: tokens, scratch: scratch)
-                }
-                let dequantized = (0..<(tokens * columns)).map { i in
-                    Float(scratch.values[(i / columns) * scratch.paddedCols + i % columns]) * scratch.scales[i / columns]
-                }
-                naiveInt2Product(&rounded, w, dequantized, tokens: tokens)
-                for i in naive.indices {
-                    XCTAssertEqual(fast[i], rounded[i], accuracy: 1e-4 * max(1, abs(rounded[i])),
-                                   "int2 \(rows)×\(columns) g\(groupSize)")
+                for precision in ActivationPrecision.allCases {
+                    var fast = [Float](repeating: 0, count: tokens * rows), rounded = fast
+                    let scratch = Int8Activations(tokens: tokens, cols: columns, padTo: 256, precision: precision)
+                    a.withUnsafeBufferPointer { int2Product(&fast, w, $0.baseAddress!, tokens: tokens, scratch: scratch) }
+                    naiveInt2Product(&rounded, w, dequantized(scratch, tokens: tokens), tokens: tokens)
+                    for i in rounded.indices {
+                        XCTAssertEqual(fast[i], rounded[i], accuracy: 1e-4 * max(1, abs(rounded[i])),
+                                       "int2 \(precision) \(rows)×\(columns) g\(groupSize)")
+                    }
                 }
             }
         }

@@ -12,28 +12,36 @@ int ck_has_avx512vnni(void);
 // With 1, every kernel takes its portable path (for tests and comparisons).
 void ck_force_portable(int on);
 
+// Activations come as one or two planes of int8 per token, plane p of token t
+// at q + t * qStride + p * paddedCols. One plane: the value is q ∈ [−127, 127].
+// Two planes (hi, lo): the value is hi · CK_LO_STEPS + lo, where
+// lo ∈ [−127, 127] refines hi's rounding: 16 bits in all. The kernels return
+// sums of values.
+#define CK_LO_STEPS 254
+
 // Binary product on int8 activations, rows [row0, row1) of a packed sign matrix:
-//   out[t * outStride + r] = Σ_j sign(r, j) · q[t * qStride + j]      (int32, exact)
+//   out[t * outStride + r] = Σ_j sign(r, j) · value(t, j)      (int32, exact)
 // bits: row-major, row r at bits + r * rowBytes, bit (j % 8) of byte j / 8 is
 // column j's sign (1: +1, 0: −1); readable 8 bytes past the last row.
-// q: `tokens` rows of int8 in [−127, 127], each zero-padded to a multiple of 64.
+// q: each plane zero-padded to paddedCols, a multiple of 64.
 void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1,
-                  const int8_t *q, size_t qStride, int paddedCols, int tokens,
+                  const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
                   int32_t *out, size_t outStride);
 
 // Two-bit group quantization on int8 activations: for each row r,
-//   out[t * outStride + r] = Σ_g scale(r, g) · Σ_{j in g} (code(r, j) − zero(r, g)) · q(t, j)
+//   out[t * outStride + r] = Σ_g scale(r, g) · Σ_{j in g} (code(r, j) − zero(r, g)) · value(t, j)
 // codes: row-major, row r at codes + r * rowBytes, in blocks of 64 columns
 // (16 bytes): byte i of a block holds the block's columns i, 16 + i, 32 + i,
 // 48 + i in its bit pairs 0–1, 2–3, 4–5, 6–7; readable 64 bytes past the
 // last row. scales, zeros: IEEE half floats [rows, groups], readable 8
-// entries past the last; groupSize a multiple of 64. qp: each token's int8 activations in the kernel's order
-// (see ck_int2_order), zero-padded to paddedCols, a multiple of 256.
+// entries past the last; groupSize a multiple of 64. qp: each plane of int8
+// activations in the kernel's order (see ck_int2_order), zero-padded to
+// paddedCols, a multiple of 256.
 void ck_int2_i8(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
                 int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
-                int paddedCols, int tokens, float *out, size_t outStride);
+                int paddedCols, int planes, int tokens, float *out, size_t outStride);
 
-// Reorders one token's activations for ck_int2_i8: within each 256 columns,
+// Reorders one plane of activations for ck_int2_i8: within each 256 columns,
 // position 64k + 16b + i takes column 64b + 16k + i, so that the codes of
 // shift k in block b meet their activations.
 void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols);
