@@ -77,16 +77,19 @@ struct BinaryKernel: ParsableCommand {
     func layoutDiagram(_ folder: URL) throws {
         let dot = """
             digraph layout {
-              rankdir=LR; node [shape=record, fontname="monospace", fontsize=10, style=filled, fillcolor="#eeeeff"];
-              edge [fontname="sans", fontsize=9];
-              row [label="row r of sign(W) | { byte 0 | bits 0…7 = cols 0…7 } | { byte 1 | cols 8…15 } | … | { byte 7 | cols 56…63 } | { byte 8 … | next 64 cols }"];
-              mask [label="64-bit mask k\\n(8 bytes, one load)", shape=box, fillcolor="#ddeeff"];
-              act [label="x ⊙ s_in, rounded to int8 (hi, and lo for int16)\\n64 bytes per plane = one 512-bit register", shape=box, fillcolor="#ffeedd"];
-              select [label="bytes: k ? 1 : 0\\n(one instruction)", shape=box, fillcolor="#eeffee"];
-              vnni [label="VNNI dot with each plane\\n16 × int32 partial sums", shape=box, fillcolor="#eeffee"];
-              out [label="y_r = s_out,r · scale_t · (2·Σ_selected − Σ)\\n(once per row)", shape=box, fillcolor="#ffffcc"];
-              row -> mask [label="64 columns"];
-              mask -> select -> vnni; act -> vnni; vnni -> out [label="after m/64 steps"];
+              node [shape=box, fontname="sans", fontsize=11, style=filled];
+              edge [fontname="sans", fontsize=10];
+              row [shape=record, fontname="monospace", fontsize=10, fillcolor="#eeeeff",
+                   label="row r of sign(W) | { byte 0 | cols 0…7 } | { byte 1 | cols 8…15 } | … | { byte 7 | cols 56…63 } | { byte 8 … | next 64 }"];
+              mask [label="64 sign bits\\none 64-bit mask", fillcolor="#ddeeff"];
+              select [label="mask → 64 bytes\\n1 where the bit is set, else 0", fillcolor="#eeffee"];
+              act [label="x ⊙ s_in rounded per token\\nint8: one plane of 64 bytes\\nint16: two (hi, lo)", fillcolor="#ffeedd"];
+              vnni [label="VNNI dot product, per plane\\n16 int32 partial sums", fillcolor="#eeffee"];
+              out [label="y_r = s_out,r · scale_t · (2 · Σ selected − Σ all)\\nonce per row", fillcolor="#ffffcc"];
+              row -> mask [label=" 64 columns"];
+              mask -> select -> vnni; act -> vnni;
+              vnni -> out [label=" after m / 64 steps"];
+              { rank=same; select; act; }
             }
             """
         try AtomicFile.write(dot, to: folder.appendingPathComponent("layout.dot"))
@@ -107,7 +110,7 @@ struct BinaryKernel: ParsableCommand {
         Threads.use(1)
         let bandwidth = KernelBenchmark.readBandwidth()
         let shapes = [(4096, 4096), (4096, 11008), (11008, 4096), (c.dim, c.dim), (c.ffnHidden, c.dim), (c.dim, c.ffnHidden)]
-        var table = CSVTable(columns: ["kernel", "activations", "rows", "cols", "threads", "microseconds", "speedup",
+        var table = CSVTable(columns: ["kernel", "activations", "rows", "cols", "microseconds", "speedup",
                                        "weight_bytes", "gb_per_s"])
         let packed = ["binary", "binarymos", "int2"].flatMap { k in ["int16", "int8"].map { "\(k) \($0)" } }
         var wide = CSVTable(columns: ["shape"] + packed)
@@ -119,7 +122,7 @@ struct BinaryKernel: ParsableCommand {
             for t in timings {
                 let speedup = timings[0].seconds / t.seconds
                 speedups["\(t.kernel) \(t.activations)"] = String(format: "%.2f", speedup)
-                table.append([t.kernel, t.activations, rows, cols, Threads.count, String(format: "%.2f", t.seconds * 1e6),
+                table.append([t.kernel, t.activations, rows, cols, String(format: "%.2f", t.seconds * 1e6),
                               String(format: "%.2f", speedup), t.weightBytes,
                               String(format: "%.1f", Double(t.weightBytes) / t.seconds / 1e9)])
             }
