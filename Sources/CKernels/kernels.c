@@ -154,7 +154,7 @@ static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int ro
 // columns. The zero points' share, Σ_g scale · zero · Σ q over the group, is
 // subtracted once per row. With two planes the codes, once shifted, meet both
 // planes' activations, and the two sums join as hi · CK_LO_STEPS + lo before
-// scaling. Needs groups of 64 or 128 columns or a multiple of 256, and scales
+// scaling. Four rows share every load of the activations. Needs groups of 64 or 128 columns or a multiple of 256, and scales
 // readable 8 entries past each row's last.
 __attribute__((target("avx512f,avx512bw,avx512vnni,f16c"), always_inline))
 static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales,
@@ -174,31 +174,44 @@ static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, con
             for (int j = g * groupSize; j < (g + 1) * groupSize && j < cols; j++) s += q_value(qt, paddedCols, planes, j);
             qsum[g] = (float)s;
         }
-        for (int r = row0; r < row1; r++) {
-            const uint8_t *row = codes + r * rowBytes;
-            const uint16_t *rs = scales + r * groups, *rz = zeros + r * groups;
-            __m512 acc = _mm512_setzero_ps();
+        for (int r = row0; r < row1; r += 4) {
+            // Four rows share every load of the activations; a last group of fewer repeats its final row.
+            int rows[4];
+            __m512 acc[4];
+            for (int i = 0; i < 4; i++) { rows[i] = r + i < row1 ? r + i : r; acc[i] = _mm512_setzero_ps(); }
             for (int c = 0; c < paddedCols; c += 256) {
-                __m512i packed = _mm512_loadu_si512(row + c / 4), dot = zero, fine = zero;
+                __m512i packed[4], dot[4], fine[4];
+                for (int i = 0; i < 4; i++) { dot[i] = zero; fine[i] = zero; }
+                for (int i = 0; i < 4; i++) packed[i] = _mm512_loadu_si512(codes + rows[i] * rowBytes + c / 4);
                 for (int k = 0; k < 4; k++) {
-                    __m512i code = _mm512_and_si512(_mm512_srli_epi16(packed, 2 * k), three);
-                    dot = _mm512_dpbusd_epi32(dot, code, _mm512_loadu_si512(qt + c + 64 * k));
-                    if (planes == 2) fine = _mm512_dpbusd_epi32(fine, code, _mm512_loadu_si512(lo + c + 64 * k));
+                    __m512i v = _mm512_loadu_si512(qt + c + 64 * k);
+                    __m512i w = planes == 2 ? _mm512_loadu_si512(lo + c + 64 * k) : zero;
+                    for (int i = 0; i < 4; i++) {
+                        __m512i code = _mm512_and_si512(_mm512_srli_epi16(packed[i], 2 * k), three);
+                        dot[i] = _mm512_dpbusd_epi32(dot[i], code, v);
+                        if (planes == 2) fine[i] = _mm512_dpbusd_epi32(fine[i], code, w);
+                    }
                 }
-                if (planes == 2) dot = _mm512_add_epi32(_mm512_mullo_epi32(dot, steps), fine);
-                __m512 s = _mm512_cvtph_ps(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(rs + c / groupSize))));
-                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_permutexvar_ps(lanes, s), acc);
+                for (int i = 0; i < 4; i++) {
+                    if (planes == 2) dot[i] = _mm512_add_epi32(_mm512_mullo_epi32(dot[i], steps), fine[i]);
+                    const uint16_t *rs = scales + rows[i] * groups + c / groupSize;
+                    __m512 s = _mm512_cvtph_ps(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)rs)));
+                    acc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[i]), _mm512_permutexvar_ps(lanes, s), acc[i]);
+                }
             }
-            __m512 offsets = _mm512_setzero_ps();
-            int g = 0;
-            for (; g + 16 <= groups; g += 16) {
-                __m512 sg = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rs + g)));
-                __m512 zg = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rz + g)));
-                offsets = _mm512_fmadd_ps(_mm512_mul_ps(sg, zg), _mm512_loadu_ps(qsum + g), offsets);
+            for (int i = 0; i < 4 && r + i < row1; i++) {
+                const uint16_t *rs = scales + rows[i] * groups, *rz = zeros + rows[i] * groups;
+                __m512 offsets = _mm512_setzero_ps();
+                int g = 0;
+                for (; g + 16 <= groups; g += 16) {
+                    __m512 sg = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rs + g)));
+                    __m512 zg = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rz + g)));
+                    offsets = _mm512_fmadd_ps(_mm512_mul_ps(sg, zg), _mm512_loadu_ps(qsum + g), offsets);
+                }
+                float offset = _mm512_reduce_add_ps(offsets);
+                for (; g < groups; g++) offset += _cvtsh_ss(rs[g]) * _cvtsh_ss(rz[g]) * qsum[g];
+                out[t * outStride + rows[i]] = _mm512_reduce_add_ps(acc[i]) - offset;
             }
-            float offset = _mm512_reduce_add_ps(offsets);
-            for (; g < groups; g++) offset += _cvtsh_ss(rs[g]) * _cvtsh_ss(rz[g]) * qsum[g];
-            out[t * outStride + r] = _mm512_reduce_add_ps(acc) - offset;
         }
     }
 }
