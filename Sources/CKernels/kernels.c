@@ -154,8 +154,9 @@ static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int ro
 // columns. The zero points' share, Σ_g scale · zero · Σ q over the group, is
 // subtracted once per row. With two planes the codes, once shifted, meet both
 // planes' activations, and the two sums join as hi · CK_LO_STEPS + lo before
-// scaling. Four rows share every load of the activations. Needs groups of 64 or 128 columns or a multiple of 256, and scales
-// readable 8 entries past each row's last.
+// scaling. Four rows share every load of the activations. Needs groups of 64
+// or 128 columns or a multiple of 256, and scales readable 8 entries past each
+// row's last.
 __attribute__((target("avx512f,avx512bw,avx512vnni,f16c"), always_inline))
 static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales,
                                       const uint16_t *zeros, int cols, int groups, int groupSize, int row0, int row1,
