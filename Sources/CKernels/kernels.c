@@ -127,9 +127,8 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
             }
         }
         for (int k = 0; k < 8 && r + k < row1; k++) {
-            int32_t sum = _mm512_reduce_add_epi32(h[k]);
-            if (planes == 2) sum = sum * CK_LO_STEPS + _mm512_reduce_add_epi32(l[k]);
-            o[r + k] = 2 * sum - total;
+            if (planes == 2) h[k] = _mm512_add_epi32(_mm512_mullo_epi32(h[k], _mm512_set1_epi32(CK_LO_STEPS)), l[k]);
+            o[r + k] = 2 * _mm512_reduce_add_epi32(h[k]) - total;
         }
     }
 }

@@ -78,10 +78,10 @@ public final class Int8Activations {
                 let scale = largest > 0 ? largest / 127 : 1
                 let inverse = 1 / scale
                 for j in 0..<cols {
-                    let u = row[j] * inverse, rounded = u.rounded()
+                    let u = row[j] * inverse, rounded = u.rounded(.toNearestOrEven)
                     hi[j] = Int8(rounded)
                     // u − rounded is exact and within ±½, so lo stays within ±127.
-                    if self.planes == 2 { lo[j] = Int8(((u - rounded) * Float(CK_LO_STEPS)).rounded()) }
+                    if self.planes == 2 { lo[j] = Int8(((u - rounded) * Float(CK_LO_STEPS)).rounded(.toNearestOrEven)) }
                 }
                 self.scales[t] = self.planes == 2 ? scale / Float(CK_LO_STEPS) : scale
             }
