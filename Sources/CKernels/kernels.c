@@ -133,14 +133,68 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
     }
 }
 
+// Many tokens (the GEMM path): four tokens share each row's mask bytes, two
+// rows share each load of the activations. q[i], o[i]: token i's planes and
+// outputs; a block of fewer than four repeats its last token, and `count`
+// says how many outputs to write.
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
+static inline void binary_tokens_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1,
+                                        const int8_t *const q[4], int paddedCols, const int planes,
+                                        int32_t *const o[4], int count) {
+    const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+    int32_t total[4];
+    for (int t = 0; t < 4; t++) {
+        total[t] = 0;
+        for (int p = 0; p < planes; p++) {
+            int32_t sum = 0;
+            for (int c = 0; c < paddedCols; c++) sum += q[t][p * paddedCols + c];
+            total[t] = total[t] * CK_LO_STEPS + sum;
+        }
+    }
+    for (int r = row0; r < row1; r += 2) {
+        const uint8_t *b[2] = {bits + r * rowBytes, bits + (r + 1 < row1 ? r + 1 : r) * rowBytes};
+        __m512i h[2][4], l[2][4];
+        for (int i = 0; i < 2; i++) for (int t = 0; t < 4; t++) { h[i][t] = zero; l[i][t] = zero; }
+        for (int c = 0; c < paddedCols; c += 64) {
+            __m512i v[4], w[4];
+            for (int t = 0; t < 4; t++) {
+                v[t] = _mm512_loadu_si512(q[t] + c);
+                w[t] = planes == 2 ? _mm512_loadu_si512(q[t] + paddedCols + c) : zero;
+            }
+            for (int i = 0; i < 2; i++) {
+                __m512i selected = _mm512_maskz_mov_epi8(load64(b[i] + c / 8), ones);
+                for (int t = 0; t < 4; t++) {
+                    h[i][t] = _mm512_dpbusd_epi32(h[i][t], selected, v[t]);
+                    if (planes == 2) l[i][t] = _mm512_dpbusd_epi32(l[i][t], selected, w[t]);
+                }
+            }
+        }
+        for (int i = 0; i < 2 && r + i < row1; i++)
+            for (int t = 0; t < count; t++) {
+                if (planes == 2) h[i][t] = _mm512_add_epi32(_mm512_mullo_epi32(h[i][t], _mm512_set1_epi32(CK_LO_STEPS)), l[i][t]);
+                o[t][r + i] = 2 * _mm512_reduce_add_epi32(h[i][t]) - total[t];
+            }
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
                           size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
-    for (int t = 0; t < tokens; t++) {
-        if (planes == 2)
-            binary_token_avx512(bits, rowBytes, row0, row1, q + t * qStride, paddedCols, 2, out + t * outStride);
-        else
-            binary_token_avx512(bits, rowBytes, row0, row1, q + t * qStride, paddedCols, 1, out + t * outStride);
+    if (tokens == 1) {
+        if (planes == 2) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, out);
+        else binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, out);
+        return;
+    }
+    for (int t0 = 0; t0 < tokens; t0 += 4) {
+        int count = tokens - t0 < 4 ? tokens - t0 : 4;
+        const int8_t *qs[4];
+        int32_t *os[4];
+        for (int i = 0; i < 4; i++) {
+            int t = t0 + (i < count ? i : count - 1);
+            qs[i] = q + t * qStride; os[i] = out + t * outStride;
+        }
+        if (planes == 2) binary_tokens_avx512(bits, rowBytes, row0, row1, qs, paddedCols, 2, os, count);
+        else binary_tokens_avx512(bits, rowBytes, row0, row1, qs, paddedCols, 1, os, count);
     }
 }
 
