@@ -12,6 +12,7 @@ public typealias ConstFloatPointer = UnsafePointer<Float>
 /// out[rows, n] = x[rows, m] · W[n, m]ᵀ   (accumulates into out when `accumulate`)
 public func matmulForward(_ out: FloatPointer, _ x: ConstFloatPointer, _ w: ConstFloatPointer,
                           rows: Int, inFeatures m: Int, outFeatures n: Int, accumulate: Bool = false) {
+    if rows == 1 && !accumulate { return matvec(out, w, x, rows: n, cols: m) }   // decoding: one token
     parallelChunks(rows, minimumChunk: 16) { r in
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r.count), Int32(n), Int32(m),
                     1, x + r.lowerBound * m, Int32(m), w, Int32(m),

@@ -22,6 +22,20 @@ public struct Rotary {
         cos = c; sin = s
     }
 
+    /// One token's x [dim] in place, at position t of its sequence.
+    public func rotate(_ x: FloatPointer, position t: Int, dim: Int) {
+        let half = headDim / 2
+        for h in 0..<(dim / headDim) {
+            let v = x + h * headDim
+            for i in 0..<half {
+                let c = cos[t * half + i], s = sin[t * half + i]
+                let a = v[2 * i], b = v[2 * i + 1]
+                v[2 * i] = a * c - b * s
+                v[2 * i + 1] = a * s + b * c
+            }
+        }
+    }
+
     /// x: [batch, length, dim] in place, dim = heads · headDim. `inverse` rotates
     /// by −t·θ, which is the backward pass (a rotation's transpose is its inverse).
     public func apply(_ x: FloatPointer, batch: Int, length: Int, dim: Int, inverse: Bool = false) {

@@ -46,6 +46,35 @@ final class ModelTests: XCTestCase {
         }
     }
 
+    /// Decoding token by token with a cache of keys and values gives the
+    /// probabilities a full pass over the decoder's window gives, also after
+    /// the window has filled and shifted (20 tokens, context 8).
+    func testDecoderMatchesFullPasses() {
+        let c = tinyConfig()
+        let model = TransformerModel(config: c, seed: 11)
+        var rng = SeededGenerator(seed: 12)
+        for p in model.parameters where p.value.shape.count == 2 {
+            for i in 0..<p.value.count { p.value[i] = rng.normal() * 0.3 }
+        }
+        let tokens = (0..<20).map { _ in Int32(rng.below(256)) }
+        let decoder = Decoder(model)
+        var lengths: [Int] = []
+        for t in tokens.indices {
+            decoder.feed(tokens[t])
+            let window = decoder.window
+            XCTAssertEqual(window.last, tokens[t])
+            lengths.append(window.count)
+            model.forward(tokens: window, targets: window, batch: 1, length: window.count)
+            let full = model.lastProbabilities! + (window.count - 1) * c.vocabulary
+            let top = (0..<c.vocabulary).map { decoder.logits[$0] }.max()!
+            let e = (0..<c.vocabulary).map { exp(Double(decoder.logits[$0] - top)) }, total = e.reduce(0, +)
+            for i in 0..<c.vocabulary {
+                XCTAssertEqual(e[i] / total, Double(full[i]), accuracy: 1e-6 + 1e-4 * Double(full[i]), "token \(t), byte \(i)")
+            }
+        }
+        XCTAssertEqual(lengths, [1, 2, 3, 4, 5, 6, 7, 8, 5, 6, 7, 8, 5, 6, 7, 8, 5, 6, 7, 8])
+    }
+
     func testSameSeedSameLossesBitForBit() {
         let corpus = Corpus.synthetic(bytes: 20_000, seed: 3)
         var profile = Profile.named("smoke")!
