@@ -55,13 +55,15 @@ struct BinaryKernel: ParsableCommand {
  token for BinaryMoS, whose input scale multiplies the activations before
  rounding).
 
- int8 leaves every activation up to half a step of max|a|/127 off. A model
- amplifies that: on our students it moves validation perplexity by up to
- 0.2 %. So the simulator's default is **int16**: a second int8 plane rounds
- what the first left over, 254 times finer, and the same 0-or-1 bytes meet it
- in a second dot product. The weights are still read once; the price is that
- second instruction per 64 columns, which the timings below show. Perplexity on
- int16 activations matches the float simulation to about 10⁻⁶.
+ int8 leaves every activation up to half a step of max|a|/127 off, and a
+ model amplifies that: enough to move a student's validation perplexity by a
+ fraction of a percent, which is the size of some differences between methods
+ in this report. So the simulator's default is **int16**: a second int8 plane
+ rounds what the first left over, 254 times finer, and the same 0-or-1 bytes
+ meet it in a second dot product. The weights are still read once; the price is
+ that second instruction per 64 columns, which the timings below show. On int16
+ activations a packed student computes what its float simulation does, to
+ within 10⁻⁴ of the loss (the test suite holds it to that).
 
  T-MAC reaches the same speed class with a different idea: for every 4
  activations it tabulates the 16 possible signed sums and looks them up with
