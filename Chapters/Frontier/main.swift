@@ -159,7 +159,8 @@ struct Frontier: ParsableCommand {
             return (Double(r[3])!, Double(r[4])!, Double(r[5])!, Double(r[6])!)
         }
         guard let mos = row("BinaryMoS E=4"), let one = row("OneBit") else { return "Not enough students to compare.\n" }
-        let f = { (x: Double) in String(format: "%.3f", x) }
+        let f = { (x: Double) in String(format: "%.4f", x) }     // perplexity
+        let b = { (x: Double) in String(format: "%.3f", x) }     // bits per weight
         var s = ""
         if let fp = row("FP16") {
             s += "BinaryMoS scores \(f(mos.p)) ± \(f(mos.std)) against OneBit's \(f(one.p)) ± \(f(one.std)) and the teacher's \(f(fp.p)): "
@@ -171,15 +172,16 @@ struct Frontier: ParsableCommand {
                 s += "it closes none of the gap between OneBit and full precision here (the paper: about 18 % on LLaMA-1-7B). "
             }
         }
-        for label in ["GPTQ 2-bit g128", "RTN 2-bit g128"] {
-            guard let two = row(label) else { continue }
-            let clear = abs(mos.p - two.p) > 2 * max(mos.std, two.std)
-            s += mos.p < two.p ? "It beats \(label) (\(f(two.p)) ± \(f(two.std)))" : "It does not beat \(label) (\(f(two.p)) ± \(f(two.std)))"
-            s += clear ? "" : " (within seed noise)"
-            s += mos.llama < two.llama / 2
-                ? " at less than half its bits per weight at LLaMA-7B's shapes (\(f(mos.llama)) against \(f(two.llama))), "
-                : " at LLaMA-7B's shapes (\(f(mos.llama)) against \(f(two.llama)) bits per weight), "
-            s += "though in this compact model its scales make it cost \(f(mos.compact)) bits per weight against \(f(two.compact)). "
+        let twoBit = ["GPTQ 2-bit g128", "RTN 2-bit g128"].compactMap { label in row(label).map { (label, $0) } }
+        for (label, two) in twoBit {
+            s += mos.p < two.p ? "It beats \(label)" : "It does not beat \(label)"
+            s += " (\(f(two.p)) ± \(f(two.std)))"
+            s += abs(mos.p - two.p) > 2 * max(mos.std, two.std) ? ". " : ", within seed noise. "
+        }
+        if let two = twoBit.first?.1 {
+            s += "At LLaMA-7B's shapes BinaryMoS stores \(b(mos.llama)) bits per weight against 2-bit g128's \(b(two.llama))"
+            s += mos.llama < two.llama / 2 ? ", less than half; " : "; "
+            s += "in this compact model its scales make it cost \(b(mos.compact)) against \(b(two.compact)). "
         }
         return s + "\n"
     }
