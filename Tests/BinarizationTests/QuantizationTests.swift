@@ -44,12 +44,12 @@ final class QuantizationTests: XCTestCase {
         XCTAssertNil(Cholesky.upper(notPositive, n: n))
     }
 
-    /// A layer with correlated inputs: GPTQ's output error is below RTN's at every bit width.
-    func testGPTQBeatsRoundToNearest() {
+    /// A layer [24, 64] with correlated inputs (a few shared factors plus noise),
+    /// its inverse Hessian, and the squared output error ‖X(W − Q)ᵀ‖² of a quantized Q.
+    func correlatedLayer() -> (w: [Float], rows: Int, cols: Int, hessian: InverseHessian, outputError: ([Float]) -> Double) {
         var rng = SeededGenerator(seed: 3)
         let (n, m, samples) = (24, 64, 512)
         let w = (0..<(n * m)).map { _ in rng.normal() }
-        // Inputs from a few shared factors plus noise: strongly correlated columns.
         let factors = (0..<(4 * m)).map { _ in rng.normal() }
         var x = [Float](repeating: 0, count: samples * m)
         for s in 0..<samples {
@@ -58,7 +58,6 @@ final class QuantizationTests: XCTestCase {
         }
         var h: [Float] = []
         x.withUnsafeBufferPointer { accumulateHessian(&h, $0.baseAddress!, rows: samples, cols: m) }
-        let hinv = InverseHessian(h, cols: m)!
         func outputError(_ q: [Float]) -> Double {
             var total = 0.0
             for s in 0..<samples { for o in 0..<n {
@@ -67,11 +66,32 @@ final class QuantizationTests: XCTestCase {
             } }
             return total
         }
+        return (w, n, m, InverseHessian(h, cols: m)!, outputError)
+    }
+
+    /// GPTQ's output error is below RTN's at every bit width.
+    func testGPTQBeatsRoundToNearest() {
+        let (w, n, m, hinv, outputError) = correlatedLayer()
         for bits in [2, 3, 4] {
             let rtn = w.withUnsafeBufferPointer { GroupCode(roundingToNearest: $0.baseAddress!, rows: n, cols: m, bits: bits, groupSize: 32) }
             let gptq = w.withUnsafeBufferPointer { GroupCode(gptq: $0.baseAddress!, rows: n, cols: m, bits: bits, groupSize: 32, hessian: hinv) }
             XCTAssertLessThan(outputError(gptq.dequantized()), 0.8 * outputError(rtn.dequantized()), "\(bits) bits")
             XCTAssertTrue(gptq.codes.allSatisfy { Int($0) < 1 << bits })
+        }
+    }
+
+    /// PB-LLM's error compensation (PB-GPTQ) lowers the layer's output error at
+    /// every salient fraction, and keeps the salient set and the row parameters.
+    func testPartialBinaryCompensationLowersOutputError() {
+        let (w, n, m, hinv, outputError) = correlatedLayer()
+        for ratio in [0.0, 0.1, 0.3] {
+            let (plain, compensated) = w.withUnsafeBufferPointer { p in
+                (PartialBinaryCode(p.baseAddress!, rows: n, cols: m, ratio: ratio, saliency: .hessian, hessian: hinv, compensation: false),
+                 PartialBinaryCode(p.baseAddress!, rows: n, cols: m, ratio: ratio, saliency: .hessian, hessian: hinv, compensation: true))
+            }
+            XCTAssertLessThan(outputError(compensated.dequantized()), 0.5 * outputError(plain.dequantized()), "r = \(ratio)")
+            XCTAssertEqual(compensated.salient, plain.salient)
+            XCTAssertEqual(compensated.alpha, plain.alpha)
         }
     }
 
