@@ -30,16 +30,17 @@ let package = Package(
         .target(name: "CKernels"),
         .target(name: "Kernels", dependencies: ["CBLAS", "CKernels"], swiftSettings: native),
         .target(name: "Corpus", swiftSettings: native),
-        .target(name: "Transformer", dependencies: ["Kernels", "Corpus"], swiftSettings: native),
+        .target(name: "Files"),
+        .target(name: "Transformer", dependencies: ["Kernels", "Corpus", "Files"], swiftSettings: native),
         .target(name: "Binarization", dependencies: ["Transformer", "Kernels"], swiftSettings: native),
-        .target(name: "Notebook", dependencies: ["CGraphviz", .product(name: "Ink", package: "Ink")],
+        .target(name: "Notebook", dependencies: ["CGraphviz", "Files", .product(name: "Ink", package: "Ink")],
                 swiftSettings: native),
-        .target(name: "Experiments", dependencies: ["Binarization", "Notebook", "Transformer", "Corpus", "Kernels",
+        .target(name: "Experiments", dependencies: ["Binarization", "Notebook", "Files", "Transformer", "Corpus", "Kernels",
                                                     .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: native),
         .executableTarget(
             name: "mos",
-            dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments",
+            dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments", "Files",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: native),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "CKernels", "Corpus"]),
@@ -47,12 +48,12 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Corpus", "Kernels"]),
         .testTarget(name: "BinarizationTests", dependencies: ["Binarization", "Transformer", "Kernels", "Corpus"]),
         .testTarget(name: "CLITests", dependencies: ["mos"]),
-        .testTarget(name: "NotebookTests", dependencies: ["Notebook"]),
+        .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Files"]),
     ] + chapters.map { name, folder in
         // Every chapter may use the whole library; its prose lives in Chapters/FOLDER/main.swift.
         .executableTarget(
             name: name,
-            dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments",
+            dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments", "Files",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Chapters/" + folder, swiftSettings: native)
     },

@@ -129,10 +129,11 @@ public enum Student {
             throw fail("has unreadable binarization settings: \(json)")
         }
         guard let configJSON = file.metadata["config"],
-              let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(configJSON.utf8)),
-              config.problems.isEmpty else {
-            throw fail("has no valid model config in its metadata")
+              let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(configJSON.utf8)) else {
+            throw fail("has no readable model config in its metadata")
         }
+        let problems = config.problems(readFrom: file)
+        guard problems.isEmpty else { throw fail("has an invalid model config: " + problems.joined(separator: "; ")) }
         let model = TransformerModel(config: config, seed: 0)
         var expected: Set<String> = []
         func fill(_ p: Parameter) throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Files
 import Foundation
 import Corpus
 import Kernels
@@ -15,7 +16,9 @@ public struct ChapterOptions: ParsableArguments {
     @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") public var profile = "quick"
     @Option(help: "Seeds per setting, where the chapter binarizes students.") public var seeds = 3
     @Option(help: "Where students are kept, shared between chapters (default: OUT/students).") public var students: String?
-    @Option(help: "Threads (default: all cores); sweeps run as many points at once.") public var threads = Threads.available
+    @Option(name: .customLong("threads"), help: "Threads (default: all cores); sweeps run as many points at once.")
+    var requestedThreads: Int?
+    public var threads: Int { requestedThreads ?? Threads.available }
 
     public init() {}
 
@@ -29,6 +32,8 @@ public struct ChapterOptions: ParsableArguments {
         guard let settings = Profile.named(profile) else {
             throw ValidationError("unknown profile '\(profile)'; choose one of \(Profile.names.joined(separator: ", "))")
         }
+        do { try AtomicFile.checkFolder(folder); try AtomicFile.checkFolder(studentFolder) }
+        catch let error as AtomicFileError { throw ValidationError(error.description) }
         return settings
     }
 

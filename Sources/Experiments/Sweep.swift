@@ -1,4 +1,5 @@
 import Dispatch
+import Files
 import Foundation
 import Binarization
 import Corpus
@@ -151,7 +152,9 @@ public struct Sweep {
     }
 
     static func existingTable(_ url: URL) throws -> CSVTable {
-        guard FileManager.default.fileExists(atPath: url.path) else { return CSVTable(columns: columns) }
+        do { try AtomicFile.checkTarget(url) } catch let error as AtomicFileError { throw SweepError(error.description) }
+        // A missing or empty file starts a new table.
+        guard let data = FileManager.default.contents(atPath: url.path), !data.isEmpty else { return CSVTable(columns: columns) }
         let table: CSVTable
         do { table = try CSVTable.read(from: url) } catch { throw SweepError("\(url.path) is not a readable CSV: \(error)") }
         guard table.columns == columns else {

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// A table of measurements as chapters write it and the report reads it back:
@@ -76,11 +77,7 @@ public struct CSVTable: Equatable {
     // MARK: Reading
 
     public static func read(from url: URL) throws -> CSVTable {
-        let data = try Data(contentsOf: url)
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw CSVError(file: url.path, line: 1, reason: "the file is not UTF-8 text")
-        }
-        return try parse(text, file: url.path)
+        try parse(try TextFile.read(url), file: url.path)
     }
 
     /// Parses CSV text; `file` only names the source in error messages.

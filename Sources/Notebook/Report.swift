@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The whole notebook as one self-contained HTML page: a header with the facts

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Ink
 
@@ -56,9 +57,9 @@ public struct Weaver {
     public func weave(chapter source: URL, artifacts: URL) throws -> Section {
         let text: String
         do {
-            text = try String(contentsOf: source, encoding: .utf8)
-        } catch {
-            throw WeaverError(chapter: source.path, message: "cannot read the chapter source: \(error)")
+            text = try TextFile.read(source)
+        } catch let error as TextFileError {
+            throw WeaverError(chapter: source.path, message: "cannot read the chapter source: it " + error.problem)
         }
         return try weave(source: text, chapter: source.path, artifacts: artifacts)
     }
@@ -176,14 +177,14 @@ public struct Weaver {
                 // The wrapper scrolls a wide table sideways instead of widening the page.
                 return "<div class=\"table\">\n" + (try CSVTable.read(from: url).htmlTable()) + "</div>\n"
             case "figure":
-                let svg = try String(contentsOf: url, encoding: .utf8)
+                let svg = try TextFile.read(url)
                 let prefix = context.idPrefix + "-" + HTMLText.slug(directive.name) + "-"
                 guard let inline = try? InlineSVG.prepare(svg, idPrefix: prefix) else {
                     throw failure("\(directive.name) holds no <svg> element")
                 }
                 return "<figure>\n\(inline)\n</figure>\n"
             default:
-                let markdown = try String(contentsOf: url, encoding: .utf8)
+                let markdown = try TextFile.read(url)
                 return parser.html(from: markdown) + "\n"
             }
         } catch let error as WeaverError {

@@ -28,9 +28,8 @@ extension TransformerModel {
         guard let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) else {
             throw fail("has an unreadable model config: \(json)")
         }
-        guard config.problems.isEmpty else {
-            throw fail("has an invalid model config: " + config.problems.joined(separator: "; "))
-        }
+        let problems = config.problems(readFrom: file)
+        guard problems.isEmpty else { throw fail("has an invalid model config: " + problems.joined(separator: "; ")) }
         let model = TransformerModel(config: config, seed: 0)
         let expected = Set(model.parameters.map(\.name))
         if let extra = file.names.first(where: { !expected.contains($0) }) {
@@ -41,6 +40,18 @@ extension TransformerModel {
             values.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: p.value.count) }
         }
         return (model, file.metadata)
+    }
+}
+
+extension ModelConfig {
+    /// The config's problems, and one more for a config read from a file: a model
+    /// far larger than the file's data could hold (every weight takes at least a
+    /// bit) is refused before anything is allocated for it.
+    public func problems(readFrom file: Safetensors) -> [String] {
+        guard problems.isEmpty else { return problems }
+        return parameterCount > 8 * file.dataBytes
+            ? ["it describes \(parameterCount) parameters, more than the file's \(file.dataBytes) bytes of data can hold"]
+            : []
     }
 }
 

@@ -21,6 +21,11 @@ public struct ModelConfig: Equatable, Codable, Sendable {
         if vocabulary < 1 || dim < 2 || layers < 1 || heads < 1 || ffnHidden < 1 || context < 1 {
             p.append("every size must be positive")
         }
+        // Beyond LLaMA-70B's widths: a CPU simulator has no use for them, and the bounds
+        // keep every parameter count (and byte count) of a config read from a file in range.
+        if vocabulary > 1 << 16 || dim > 1 << 14 || layers > 256 || ffnHidden > 1 << 16 || context > 1 << 16 {
+            p.append("sizes are limited to vocabulary, hidden width and context 65536, dim 16384, 256 layers")
+        }
         if heads > 0 && (dim % heads != 0 || (dim / heads) % 2 != 0) {
             p.append("dim \(dim) must split into \(heads) heads of even size (rotary pairs)")
         }

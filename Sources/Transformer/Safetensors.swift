@@ -1,3 +1,4 @@
+import Files
 import Foundation
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON header
@@ -56,15 +57,8 @@ public struct Safetensors {
         return file
     }
 
-    /// Writes to a temporary file beside `url`, then renames: never a half-written file.
-    public func write(to url: URL) throws {
-        let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try encoded().write(to: temporary)
-        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.removeItem(at: url) }
-        try FileManager.default.moveItem(at: temporary, to: url)
-    }
+    /// Written atomically: never a half-written file, and never a folder replaced.
+    public func write(to url: URL) throws { try AtomicFile.write(encoded(), to: url) }
 
     /// Parses and validates a file; every problem is a `SafetensorsError` naming the file.
     public static func read(from url: URL) throws -> Safetensors {
@@ -80,7 +74,9 @@ public struct Safetensors {
         guard file.count >= 8 else { throw fail("is truncated: \(file.count) bytes, no header") }
         let headerLength = file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(file.count - 8) else {
-            throw fail("is truncated: header says \(headerLength) bytes, file has \(file.count - 8) after the length")
+            // A text file reads as a header longer than any file: not a truncated checkpoint.
+            throw headerLength > 1 << 32 ? fail("is not a safetensors file")
+                : fail("is truncated: header says \(headerLength) bytes, file has \(file.count - 8) after the length")
         }
         let headerEnd = 8 + Int(headerLength)
         guard let json = try? JSONSerialization.jsonObject(with: file.subdata(in: 8..<headerEnd)),
@@ -107,7 +103,10 @@ public struct Safetensors {
             guard 0 <= start, start <= end, end <= dataSize else {
                 throw fail("is truncated or corrupt: tensor '\(name)' spans bytes \(start)..<\(end) of \(dataSize)")
             }
-            guard end - start == shape.reduce(1, *) * size else {
+            let bytes = shape.reduce((size, false)) { r, d in     // overflow-checked: shapes come from the file
+                let p = r.0.multipliedReportingOverflow(by: d); return (p.partialValue, r.1 || p.overflow)
+            }
+            guard !bytes.1, end - start == bytes.0 else {
                 throw fail("has tensor '\(name)' whose \(end - start) bytes do not fit shape \(shape) of \(dtype)")
             }
             spans.append((name, start, end, Entry(dtype: dtype, shape: shape,
@@ -118,6 +117,9 @@ public struct Safetensors {
         }
         return result
     }
+
+    /// Bytes of tensor data.
+    public var dataBytes: Int { entries.values.reduce(0) { $0 + $1.bytes.count } }
 
     /// Where the file was read from, for error messages ("" when built in memory).
     public var path = ""

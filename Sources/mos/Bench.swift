@@ -21,7 +21,7 @@ struct BenchTrain: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+        guard steps >= 1 else { throw Failure("--steps must be at least 1") }
         let profile = try profileOption.resolve()
         let corpus = Corpus.synthetic(bytes: 200_000, seed: 1)
         let model = TransformerModel(config: profile.model, seed: 1)

@@ -30,14 +30,19 @@ struct BenchKernels: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        guard tokens >= 1, rounds >= 1 else { throw ValidationError("--tokens and --rounds must be at least 1") }
+        guard tokens >= 1, rounds >= 1 else { throw Failure("--tokens and --rounds must be at least 1") }
         let parsed = try shapes.split(separator: ",").map { text -> (Int, Int) in
             let parts = text.split(separator: "x").compactMap { Int($0) }
             guard parts.count == 2, parts.allSatisfy({ $0 >= 1 }) else {
-                throw ValidationError("shape '\(text)' is not ROWSxCOLS")
+                throw Failure("shape '\(text)' is not ROWSxCOLS")
+            }
+            // The float reference alone takes 4 bytes a weight: 1 GiB at most.
+            guard parts.allSatisfy({ $0 <= 1 << 16 }), parts[0] * parts[1] <= 1 << 28 else {
+                throw Failure("shape '\(text)' is too large: at most 65536 rows or columns, 2^28 weights")
             }
             return (parts[0], parts[1])
         }
+        if let csv { try checkOutput(csv) }
         let bandwidth = KernelBenchmark.readBandwidth()
         let reference = tokens == 1 ? "sgemv" : "sgemm"
         print("read bandwidth \(format(bandwidth / 1e9, 1)) GB/s on \(compute.threads) thread(s); "

@@ -38,10 +38,10 @@ struct Binarize: ParsableCommand {
     func run() throws {
         try compute.apply()
         var profile = try profileOption.resolve()
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if let windows, windows < 1 { throw ValidationError("--windows must be at least 1") }
+        if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
+        if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
         if let lr {
-            guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+            guard lr > 0 && lr.isFinite else { throw Failure("--lr must be a positive number") }
             profile.distillLearningRate = lr
         }
         let settings = try methodSettings()
@@ -50,6 +50,7 @@ struct Binarize: ParsableCommand {
             throw Failure("\(teacher) is already binarized (\(teacherMethod)); give the full-precision teacher")
         }
         let corpus = try corpusOption.load(context: model.config.context)
+        try checkOutput(out)
         if let trainedOn = teacherMeta["corpus"], trainedOn != corpus.name {
             log("note: the teacher was trained on \(trainedOn), binarizing on \(corpus.name)")
         }
@@ -83,7 +84,7 @@ struct Binarize: ParsableCommand {
         var m = try parseMethod(method, saliency: saliency)
         m.experts = experts; m.salientRatio = salient; m.compensation = !noCompensation
         m.bits = bits; m.groupSize = group
-        if let problem = m.problems.first { throw ValidationError(problem) }
+        if let problem = m.problems.first { throw Failure(problem) }
         return m
     }
 }

@@ -21,11 +21,12 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        if let windows, windows < 1 { throw ValidationError("--windows must be at least 1") }
+        if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
         let (m, method, metadata) = try loadStudent(model)
         let corpus = try corpusOption.load(context: m.config.context)
         let layers = float ? (packed: 0, float: m.config.layers * 7) : Student.pack(m, precision: activations)
         let e = evaluate(m, corpus: corpus, windows: windows)
+        guard e.perplexity.isFinite else { throw Failure("\(model) scores a loss that is not a number: its weights hold NaN or infinity") }
         // A teacher stores every parameter as float32; a student as its method's accounting says.
         let isTeacher = metadata["binarization"] == nil
         let storage = Storage.model(ModelShape(m.config), method, fullPrecisionBits: isTeacher ? 32 : 16)

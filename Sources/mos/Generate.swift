@@ -19,8 +19,8 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        guard bytes >= 0 else { throw ValidationError("--bytes must not be negative") }
-        guard temperature >= 0 else { throw ValidationError("--temperature must not be negative") }
+        guard bytes >= 0 else { throw Failure("--bytes must not be negative") }
+        guard temperature >= 0 else { throw Failure("--temperature must be a number, 0 or more") }
         let (m, method, _) = try loadStudent(model)
         if !float { Student.pack(m, precision: activations) }
         let start = Date()

@@ -22,10 +22,10 @@ struct Memory: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
-        guard scaleBits == 16 || scaleBits == 32 else { throw ValidationError("--scale-bits must be 16 or 32") }
+        guard scaleBits == 16 || scaleBits == 32 else { throw Failure("--scale-bits must be 16 or 32") }
         var m = try parseMethod(method)
         m.experts = experts; m.salientRatio = salient; m.bits = bits; m.groupSize = group
-        if let problem = m.problems.first { throw ValidationError(problem) }
+        if let problem = m.problems.first { throw Failure(problem) }
         let architecture = try resolveShape()
         let storage = Storage.model(architecture, m, scaleBits: scaleBits)
         let fp16 = Storage.model(architecture, Method(.fp))
@@ -56,15 +56,18 @@ struct Memory: ParsableCommand {
     func resolveShape() throws -> ModelShape {
         if let named = ModelShape.named[shape] { return named }
         guard shape.hasSuffix(".safetensors") || FileManager.default.fileExists(atPath: shape) else {
-            throw ValidationError("unknown shape '\(shape)'; name one of "
+            throw Failure("unknown shape '\(shape)'; name one of "
                                   + ModelShape.named.keys.sorted().joined(separator: ", ") + " or a checkpoint")
         }
         let file: Safetensors
         do { file = try Safetensors.read(from: URL(fileURLWithPath: shape)) }
         catch let error as SafetensorsError { throw Failure(error.description) }
         guard let json = file.metadata["config"],
-              let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)), config.problems.isEmpty else {
-            throw Failure("\(shape) has no valid model config in its metadata")
+              let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) else {
+            throw Failure("\(shape) has no readable model config in its metadata")
+        }
+        guard config.problems.isEmpty else {
+            throw Failure("\(shape) has an invalid model config: " + config.problems.joined(separator: "; "))
         }
         return ModelShape(config, name: (shape as NSString).lastPathComponent)
     }

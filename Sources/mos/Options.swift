@@ -1,7 +1,9 @@
 import ArgumentParser
+import Files
 import Foundation
 import Corpus
 import Kernels
+import Notebook
 import Transformer
 import Binarization
 
@@ -9,13 +11,15 @@ import Binarization
 extension ActivationPrecision: ExpressibleByArgument {}
 
 struct ComputeOptions: ParsableArguments {
-    @Option(help: "Threads for the numerical work (default: all cores).")
-    var threads: Int = Threads.available
+    @Option(name: .customLong("threads"), help: "Threads for the numerical work (default: all cores).")
+    var requestedThreads: Int?
+    var threads: Int { requestedThreads ?? Threads.available }
 
-    func apply() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        Threads.use(threads)
+    func validate() throws {
+        guard (1...1024).contains(threads) else { throw ValidationError("--threads must be between 1 and 1024") }
     }
+
+    func apply() throws { Threads.use(threads) }
 }
 
 struct CorpusOption: ParsableArguments {
@@ -35,7 +39,7 @@ struct ProfileOption: ParsableArguments {
 
     func resolve() throws -> Profile {
         guard let p = Profile.named(profile) else {
-            throw ValidationError("unknown profile '\(profile)'; choose one of \(Profile.names.joined(separator: ", "))")
+            throw Failure("unknown profile '\(profile)'; choose one of \(Profile.names.joined(separator: ", "))")
         }
         return p
     }
@@ -47,6 +51,15 @@ struct Failure: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
+/// Checks before the work that a file can be written at `path` (or, with
+/// `folder`, that the folder exists or can be made, and takes files).
+func checkOutput(_ path: String? = nil, folder: String? = nil) throws {
+    do {
+        if let path { try AtomicFile.checkTarget(URL(fileURLWithPath: path)) }
+        if let folder { try AtomicFile.checkFolder(URL(fileURLWithPath: folder)) }
+    } catch let error as AtomicFileError { throw Failure(error.description) }
+}
+
 /// Loads a teacher or a student, turning format problems into one-line errors.
 func loadStudent(_ path: String) throws -> (model: TransformerModel, method: Method, metadata: [String: String]) {
     do { return try Student.load(from: URL(fileURLWithPath: path)) }
@@ -56,11 +69,11 @@ func loadStudent(_ path: String) throws -> (model: TransformerModel, method: Met
 /// A method by name, with a saliency measure (PB-LLM's), or a usage error.
 func parseMethod(_ name: String, saliency: String = Method.Saliency.hessian.rawValue) throws -> Method {
     guard let n = Method.Name(rawValue: name) else {
-        throw ValidationError("unknown method '\(name)'; choose one of "
+        throw Failure("unknown method '\(name)'; choose one of "
                               + Method.Name.allCases.map(\.rawValue).joined(separator: ", "))
     }
     guard let measure = Method.Saliency(rawValue: saliency) else {
-        throw ValidationError("unknown saliency '\(saliency)'; choose magnitude or hessian")
+        throw Failure("unknown saliency '\(saliency)'; choose magnitude or hessian")
     }
     var m = Method(n)
     m.saliency = measure

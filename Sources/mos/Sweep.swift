@@ -30,13 +30,14 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Distillation steps (default: the profile's).") var steps: Int?
     @Option(help: "The CSV to add rows to.") var out: String
     @Option(help: "Keep each student in this folder as METHOD-SETTINGS-sSEED.safetensors.") var save: String?
-    @Option(help: "Points run at once (default: all cores).") var jobs = Threads.available
+    @Option(name: .customLong("jobs"), help: "Points run at once (default: all cores).") var requestedJobs: Int?
+    var jobs: Int { requestedJobs ?? Threads.available }
     @Option(help: "Validation windows to score (default: the profile's).") var windows: Int?
 
     func run() throws {
-        guard seeds >= 1, jobs >= 1 else { throw ValidationError("--seeds and --jobs must be at least 1") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if let windows, windows < 1 { throw ValidationError("--windows must be at least 1") }
+        guard seeds >= 1, jobs >= 1 else { throw Failure("--seeds and --jobs must be at least 1") }
+        if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
+        if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
         let profile = try profileOption.resolve()
         var base = try parseMethod(method, saliency: saliency)
         base.compensation = !noCompensation
@@ -50,15 +51,15 @@ struct SweepCommand: ParsableCommand {
         sweep.bits = try list(bits, "bits"); sweep.groupSizes = try list(group, "group")
         sweep.seeds = seeds; sweep.steps = steps; sweep.windows = windows; sweep.jobs = jobs
         sweep.saveDirectory = save.map { URL(fileURLWithPath: $0) }
-        if let save { try FileManager.default.createDirectory(atPath: save, withIntermediateDirectories: true) }
+        if let save { try checkOutput(folder: save) }
         do { try sweep.run(into: URL(fileURLWithPath: out), log: log) }
         catch let error as SweepError { throw Failure(error.description) }
     }
 
     func list<T: LosslessStringConvertible>(_ text: String, _ option: String) throws -> [T] {
-        let values = text.split(separator: ",").map { T(String($0.trimmingCharacters(in: .whitespaces))) }
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { T(String($0.trimmingCharacters(in: .whitespaces))) }
         guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--\(option) '\(text)' is not a comma-separated list of numbers")
+            throw Failure("--\(option) '\(text)' is not a comma-separated list of numbers")
         }
         return values.map { $0! }
     }

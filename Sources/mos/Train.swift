@@ -21,16 +21,17 @@ struct Train: ParsableCommand {
     func run() throws {
         try compute.apply()
         var profile = try profileOption.resolve()
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
         if let batch {
-            guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+            guard batch >= 1 else { throw Failure("--batch must be at least 1") }
             profile.batch = batch
         }
         if let lr {
-            guard lr > 0 && lr.isFinite else { throw ValidationError("--lr must be a positive number") }
+            guard lr > 0 && lr.isFinite else { throw Failure("--lr must be a positive number") }
             profile.learningRate = lr
         }
         let corpus = try corpusOption.load(context: profile.model.context)
+        try checkOutput(out)
         let model = TransformerModel(config: profile.model, seed: seed)
         let total = steps ?? profile.steps
         log("training \(profile.name) model (\(model.config.parameterCount) parameters) on \(corpus.name), "
@@ -42,6 +43,9 @@ struct Train: ParsableCommand {
         }
         progress.finish()
         let evaluation = evaluate(model, corpus: corpus, windows: profile.evalWindows)
+        guard evaluation.perplexity.isFinite else {
+            throw Failure("training diverged (the loss is not a number); nothing written. Try a smaller --lr")
+        }
         let last = history.last!
         try model.save(to: URL(fileURLWithPath: out), metadata: [
             "method": "fp", "corpus": corpus.name, "profile": profile.name, "seed": String(seed),

@@ -16,11 +16,12 @@ struct Weave: ParsableCommand {
     @Option(help: "A KEY=VALUE line for the report's header (repeatable).") var meta: [String] = []
 
     func run() throws {
-        guard !chapters.isEmpty else { throw ValidationError("name at least one chapter as SOURCE=ARTIFACTS") }
+        guard !chapters.isEmpty else { throw Failure("name at least one chapter as SOURCE=ARTIFACTS") }
+        try checkOutput(out)
         let weaver = Weaver()
         let sections = try chapters.map { pair -> Weaver.Section in
             guard let eq = pair.firstIndex(of: "=") else {
-                throw ValidationError("'\(pair)' is not SOURCE=ARTIFACTS")
+                throw Failure("'\(pair)' is not SOURCE=ARTIFACTS")
             }
             let source = URL(fileURLWithPath: String(pair[..<eq]))
             let artifacts = URL(fileURLWithPath: String(pair[pair.index(after: eq)...]))
@@ -28,7 +29,7 @@ struct Weave: ParsableCommand {
             catch let error as WeaverError { throw Failure(error.description) }
         }
         let metadata = try meta.map { line -> (key: String, value: String) in
-            guard let eq = line.firstIndex(of: "=") else { throw ValidationError("--meta '\(line)' is not KEY=VALUE") }
+            guard let eq = line.firstIndex(of: "=") else { throw Failure("--meta '\(line)' is not KEY=VALUE") }
             return (String(line[..<eq]), String(line[line.index(after: eq)...]))
         }
         try Report(title: title, metadata: metadata, sections: sections).write(to: URL(fileURLWithPath: out))

@@ -54,6 +54,17 @@ final class CommandLineTests: XCTestCase {
             XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
             XCTAssertFalse(FileManager.default.fileExists(atPath: model))
         }
+        // A folder given as --out (here the current one) is refused and left as it was.
+        let keep = scratch.appendingPathComponent("keep.txt")
+        try Data("keep".utf8).write(to: keep)
+        for out in [scratch.path, ""] {
+            let p = Process()
+            p.executableURL = mos; p.arguments = ["train", "--profile", "smoke", "--steps", "1", "--out", out]
+            p.currentDirectoryURL = scratch; p.standardError = Pipe()
+            try p.run(); p.waitUntilExit()
+            XCTAssertNotEqual(p.terminationStatus, 0, "--out '\(out)'")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: keep.path), "--out '\(out)' must not remove the folder")
+        }
         let short = scratch.appendingPathComponent("short.txt")
         try Data("too short".utf8).write(to: short)
         let r = try run(["train", "--corpus", short.path, "--profile", "smoke", "--out", model])

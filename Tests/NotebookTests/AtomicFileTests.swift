@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import XCTest
 @testable import Notebook
@@ -27,8 +28,25 @@ final class AtomicFileTests: XCTestCase {
         try FileManager.default.createDirectory(at: target.appendingPathComponent("child"),
                                                 withIntermediateDirectories: true)
 
-        XCTAssertThrowsError(try AtomicFile.write("text", to: target))
+        XCTAssertThrowsError(try AtomicFile.write("text", to: target)) { error in
+            XCTAssertTrue("\(error)".contains("is a folder"), "\(error)")
+        }
         let left = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         XCTAssertEqual(left, ["occupied"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: target.path), ["child"])
+    }
+
+    /// The early check names the problem: a folder given as a file, a file in a folder's place.
+    func testCheckTargetBeforeTheWork() throws {
+        let directory = try makeTemporaryDirectory()
+        let file = directory.appendingPathComponent("plain")
+        try AtomicFile.write("x", to: file)
+        XCTAssertNoThrow(try AtomicFile.checkTarget(directory.appendingPathComponent("new/out.csv")))
+        XCTAssertThrowsError(try AtomicFile.checkTarget(directory)) { XCTAssertTrue("\($0)".contains("is a folder"), "\($0)") }
+        XCTAssertThrowsError(try AtomicFile.checkTarget(file.appendingPathComponent("out.csv"))) {
+            XCTAssertTrue("\($0)".contains("is a file, where a folder is needed"), "\($0)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["new", "plain"],
+                       "the check leaves no probe file behind")
     }
 }

@@ -113,6 +113,30 @@ final class ModelTests: XCTestCase {
         XCTAssertThrowsError(try TransformerModel.load(from: write(file.encoded()))) { error in
             XCTAssertTrue("\(error)".contains("expected F32"), "\(error)")
         }
+        // A config far beyond the file's data, or beyond any model run here, is refused before allocating.
+        for (dim, layers) in [(1 << 40, 2), (8192, 200)] {
+            var huge = tinyConfig(); huge.dim = dim; huge.layers = layers
+            file.metadata["config"] = String(decoding: try JSONEncoder().encode(huge), as: UTF8.self)
+            XCTAssertThrowsError(try TransformerModel.load(from: write(file.encoded()))) { error in
+                XCTAssertTrue("\(error)".contains("invalid model config"), "\(error)")
+            }
+        }
+        // Not a safetensors file at all.
+        XCTAssertThrowsError(try TransformerModel.load(from: write(Data("root:x:0:0:root:/root:/bin/bash\n".utf8)))) { error in
+            XCTAssertTrue("\(error)".contains("is not a safetensors file"), "\(error)")
+        }
+    }
+
+    /// Saving onto a folder is an error that leaves the folder and its files alone.
+    func testSavingOntoAFolderRefuses() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mos-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("keep".utf8).write(to: folder.appendingPathComponent("file"))
+        XCTAssertThrowsError(try TransformerModel(config: tinyConfig(), seed: 1).save(to: folder)) { error in
+            XCTAssertTrue("\(error)".contains("is a folder"), "\(error)")
+        }
+        XCTAssertEqual(try String(contentsOf: folder.appendingPathComponent("file"), encoding: .utf8), "keep")
     }
 
     private func write(_ data: Data) throws -> URL {

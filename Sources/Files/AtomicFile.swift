@@ -1,0 +1,79 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes files so that readers only ever see the old content or the new
+/// content, never a half-written file: the data goes to a temporary file in the
+/// same directory (so the final rename stays on one file system, where it is
+/// atomic), is flushed to disk, and is then renamed over the target.
+public enum AtomicFile {
+    public static func write(_ data: Data, to url: URL) throws {
+        try checkTarget(url)
+        let directory = url.deletingLastPathComponent()
+
+        // A hidden, unique name: two processes writing the same target never
+        // share a temporary file, and a crashed writer leaves an obvious stray.
+        let temporary = directory.appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UUID().uuidString).tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+            throw AtomicFileError(path: url.path, code: errno)
+        }
+        var renamed = false
+        defer { if !renamed { try? FileManager.default.removeItem(at: temporary) } }
+
+        let handle = try FileHandle(forWritingTo: temporary)
+        do {
+            try handle.write(contentsOf: data)
+            try handle.synchronize()   // the bytes are on disk before the name points at them
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw AtomicFileError(path: url.path, problem: "could not be written in full (disk full?)")
+        }
+
+        guard rename(temporary.path, url.path) == 0 else { throw AtomicFileError(path: url.path, code: errno) }
+        renamed = true
+    }
+
+    public static func write(_ text: String, to url: URL) throws {
+        try write(Data(text.utf8), to: url)
+    }
+
+    /// Checks that a file can be written at `url`, before the work that makes it:
+    /// `url` is not a folder, and its folder exists (or is made now) and takes a new file.
+    public static func checkTarget(_ url: URL) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
+            throw AtomicFileError(path: url.path, problem: "is a folder; give a file name")
+        }
+        try checkFolder(url.deletingLastPathComponent())
+    }
+
+    /// Makes `url` a folder, with its parents, and checks that a file can be created in it.
+    public static func checkFolder(_ url: URL) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw AtomicFileError(path: url.path, problem: "is a file, where a folder is needed")
+        }
+        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        catch { throw AtomicFileError(path: url.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
+        let probe = url.appendingPathComponent(".probe.\(getpid()).\(UUID().uuidString)")
+        guard FileManager.default.createFile(atPath: probe.path, contents: nil) else {
+            throw AtomicFileError(path: url.path, code: errno)
+        }
+        try? FileManager.default.removeItem(at: probe)
+    }
+}
+
+/// A file or folder that cannot be written, in one line.
+public struct AtomicFileError: Error, CustomStringConvertible {
+    public let path: String, problem: String
+
+    public init(path: String, problem: String) { self.path = path; self.problem = problem }
+    init(path: String, code: Int32) { self.init(path: path, problem: "cannot be written: " + String(cString: strerror(code))) }
+
+    public var description: String { "\(path) \(problem)" }
+}
