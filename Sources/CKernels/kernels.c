@@ -128,7 +128,7 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
         }
         for (int k = 0; k < 8 && r + k < row1; k++) {
             if (planes == 2) h[k] = _mm512_add_epi32(_mm512_mullo_epi32(h[k], _mm512_set1_epi32(CK_LO_STEPS)), l[k]);
-            o[r + k] = 2 * _mm512_reduce_add_epi32(h[k]) - total;
+            o[r + k] = (int32_t)(2 * (int64_t)_mm512_reduce_add_epi32(h[k]) - total);   // 2·Σ may pass 2³¹
         }
     }
 }
@@ -172,7 +172,7 @@ static inline void binary_tokens_avx512(const uint8_t *bits, size_t rowBytes, in
         for (int i = 0; i < 2 && r + i < row1; i++)
             for (int t = 0; t < count; t++) {
                 if (planes == 2) h[i][t] = _mm512_add_epi32(_mm512_mullo_epi32(h[i][t], _mm512_set1_epi32(CK_LO_STEPS)), l[i][t]);
-                o[t][r + i] = 2 * _mm512_reduce_add_epi32(h[i][t]) - total[t];
+                o[t][r + i] = (int32_t)(2 * (int64_t)_mm512_reduce_add_epi32(h[i][t]) - total[t]);
             }
     }
 }

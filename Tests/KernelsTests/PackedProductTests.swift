@@ -76,6 +76,24 @@ final class PackedProductTests: XCTestCase {
         }
     }
 
+    /// At the widest row a model config allows (65,536 columns), a constant
+    /// token on all-positive signs sums to the largest value the int32 sums
+    /// must hold: the result is still exact, one token or four.
+    func testBinaryKernelAtTheWidestRow() {
+        let (rows, cols) = (4, 1 << 16)
+        let w = [Float](repeating: 1, count: rows * cols)
+        let signs = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: rows, cols: cols) }
+        for tokens in [1, 4] {
+            let a = [Float](repeating: 0.5, count: tokens * cols)
+            for precision in ActivationPrecision.allCases {
+                var out = [Float](repeating: 0, count: tokens * rows)
+                let scratch = Int8Activations(tokens: tokens, cols: cols, padTo: 64, precision: precision)
+                a.withUnsafeBufferPointer { binaryProduct(&out, signs, $0.baseAddress!, tokens: tokens, scratch: scratch) }
+                for y in out { XCTAssertEqual(y, 0.5 * Float(cols), accuracy: 1e-3, "\(precision), \(tokens) token(s)") }
+            }
+        }
+    }
+
     func testInt2KernelMatchesNaive() {
         var rng = SeededGenerator(seed: 2)
         for (rows, cols) in shapes where cols % 64 == 0 || cols > 64 {
