@@ -82,20 +82,23 @@ struct Experts: ParsableCommand {
 
     /// Sentences about this run's numbers; which ones depends on the data.
     func findings(_ means: [(experts: Int, mean: Double, std: Double)], teacher: Evaluation) -> String {
+        let means = means.filter { $0.mean.isFinite }
         guard let best = means.min(by: { $0.mean < $1.mean }), let one = means.first(where: { $0.experts == 1 }) else {
             return "Not enough points to compare expert counts.\n"
         }
         // Four decimals: at the paper profile the counts differ in the third.
         let f = { (x: Double) in String(format: "%.4f", x) }
+        let seeded = options.seeds >= 2
+        let spread = { (m: (experts: Int, mean: Double, std: Double)) in seeded ? "\(f(m.mean)) ± \(f(m.std))" : f(m.mean) }
         var s = "The full-precision teacher scores perplexity \(f(teacher.perplexity)). "
         s += "Among the expert counts, the lowest mean perplexity is at **E = \(best.experts)** "
-        s += "(\(f(best.mean)) ± \(f(best.std)) over the seeds)"
+        s += seeded ? "(\(spread(best)) over the seeds)" : "(\(spread(best)), one seed)"
         if best.experts == 1 {
             s += ", OneBit's layer: no count beats a single expert here. "
         } else {
-            s += ", against \(f(one.mean)) ± \(f(one.std)) for E = 1 (OneBit's layer). "
+            s += ", against \(spread(one)) for E = 1 (OneBit's layer). "
             let gap = one.mean - best.mean, noise = max(best.std, one.std)
-            if options.seeds < 2 {
+            if !seeded {
                 s += "With one seed per count there is no measure of seed noise, so the gain over one expert (\(f(gap))) cannot be judged. "
             } else if gap > 2 * noise {
                 s += "The gain over one expert, \(f(gap)), is more than twice the larger standard deviation (\(f(noise))): beyond seed noise. "
@@ -108,11 +111,12 @@ struct Experts: ParsableCommand {
             }
         }
         if let four = means.first(where: { $0.experts == 4 }), let eight = means.first(where: { $0.experts == 8 }) {
-            let clear = options.seeds >= 2 && abs(eight.mean - four.mean) > 2 * max(eight.std, four.std)
             s += eight.mean > four.mean
                 ? "Eight experts score worse than four (\(f(eight.mean)) against \(f(four.mean))), as in the paper"
                 : "Eight experts do not score worse than four here (\(f(eight.mean)) against \(f(four.mean))), unlike the paper"
-            s += clear ? ", by more than twice the seeds' standard deviation." : ", though within seed noise."
+            s += !seeded ? ", with one seed, so seed noise is not measured."
+                : abs(eight.mean - four.mean) > 2 * max(eight.std, four.std)
+                ? ", by more than twice the seeds' standard deviation." : ", though within seed noise."
         }
         return s + "\n"
     }

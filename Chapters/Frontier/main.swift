@@ -162,13 +162,19 @@ struct Frontier: ParsableCommand {
         guard let mos = row("BinaryMoS E=4"), let one = row("OneBit") else { return "Not enough students to compare.\n" }
         let f = { (x: Double) in String(format: "%.4f", x) }     // perplexity
         let b = { (x: Double) in String(format: "%.3f", x) }     // bits per weight
+        let seeded = options.seeds >= 2
+        let spread = { (p: Double, std: Double) in seeded ? "\(f(p)) ± \(f(std))" : f(p) }
+        /// How a difference compares with the seeds' spread.
+        func noise(_ gap: Double, _ std: Double) -> String {
+            !seeded ? ", with one seed (seed noise not measured). " : abs(gap) > 2 * std ? ", beyond seed noise. " : ", within seed noise. "
+        }
         var s = ""
         if let fp = row("FP16") {
-            s += "BinaryMoS scores \(f(mos.p)) ± \(f(mos.std)) against OneBit's \(f(one.p)) ± \(f(one.std)) and the teacher's \(f(fp.p)): "
+            s += "BinaryMoS scores \(spread(mos.p, mos.std)) against OneBit's \(spread(one.p, one.std)) and the teacher's \(f(fp.p)): "
             if mos.p < one.p && one.p > fp.p {
                 s += "it closes \(String(format: "%.0f", 100 * (one.p - mos.p) / (one.p - fp.p))) % of the gap between "
                 s += "OneBit and full precision (the paper: about 18 % on LLaMA-1-7B)"
-                s += one.p - mos.p > 2 * max(one.std, mos.std) ? ", beyond seed noise. " : ", within seed noise. "
+                s += noise(one.p - mos.p, max(one.std, mos.std))
             } else {
                 s += "it closes none of the gap between OneBit and full precision here (the paper: about 18 % on LLaMA-1-7B). "
             }
@@ -176,8 +182,7 @@ struct Frontier: ParsableCommand {
         let twoBit = ["GPTQ 2-bit g128", "RTN 2-bit g128"].compactMap { label in row(label).map { (label, $0) } }
         for (label, two) in twoBit {
             s += mos.p < two.p ? "It beats \(label)" : "It does not beat \(label)"
-            s += " (\(f(two.p)) ± \(f(two.std)))"
-            s += abs(mos.p - two.p) > 2 * max(mos.std, two.std) ? ". " : ", within seed noise. "
+            s += " (\(spread(two.p, two.std)))" + noise(mos.p - two.p, max(mos.std, two.std))
         }
         if let two = twoBit.first?.1 {
             s += "At LLaMA-7B's shapes BinaryMoS stores \(b(mos.llama)) bits per weight against 2-bit g128's \(b(two.llama))"

@@ -103,17 +103,18 @@ struct PartialBinary: ParsableCommand {
         // Compensation, judged at each fraction on the mean of both saliencies.
         var helps: [String] = [], hurts: [String] = []
         for row in table.rows {
-            let v = values(row)
-            guard v.allSatisfy(\.isFinite) else { continue }
-            if v[1] + v[3] < v[0] + v[2] { helps.append(row[0]) } else { hurts.append(row[0]) }
+            let v = values(row), with = v[1] + v[3], without = v[0] + v[2]
+            guard with.isFinite, without.isFinite else { continue }
+            if with < without { helps.append(row[0]) } else if with > without { hurts.append(row[0]) }
         }
+        let list = { (r: [String]) in r.count == table.rows.count ? "every fraction" : "r = " + r.joined(separator: ", ") }
         if !helps.isEmpty && !hurts.isEmpty {
-            s += "Error compensation lowers the perplexity at r = \(helps.joined(separator: ", ")) and raises it at "
-                + "r = \(hurts.joined(separator: ", ")) (mean of both saliencies). "
-        } else if !hurts.isEmpty {
-            s += "Error compensation raises the perplexity at every fraction (mean of both saliencies). "
-        } else if !helps.isEmpty {
-            s += "Error compensation lowers the perplexity at every fraction (mean of both saliencies). "
+            s += "Error compensation lowers the perplexity at \(list(helps)) and raises it at \(list(hurts))"
+        } else if !helps.isEmpty || !hurts.isEmpty {
+            s += "Error compensation \(hurts.isEmpty ? "lowers" : "raises") the perplexity at \(list(helps + hurts))"
+        }
+        if !helps.isEmpty || !hurts.isEmpty {
+            s += " (mean of both saliencies\(options.seeds < 2 ? "; one seed, so a small difference may be seed noise" : "")). "
         }
         if !hurts.isEmpty {
             s += "It is built to lower each layer's own output error on the calibration windows (the tests check that "

@@ -161,7 +161,9 @@ extension Student {
                 let bits = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: sign.rows, cols: sign.cols) }
                 return PackedBinaryLinear(PackedMixtureOfScales(signs: bits, experts: 1, router: nil, inputScale: nil,
                                                                 outputScale: sign.scales), precision: precision)
-            case let group as GroupCode where group.bits == 2 && group.cols % 64 == 0 && group.groupSize % 64 == 0:
+            // The kernel's int32 group sums hold up to 16,384 columns of 16-bit activations.
+            case let group as GroupCode where group.bits == 2 && group.cols % 64 == 0 && group.groupSize % 64 == 0
+                                              && group.groupSize <= 16384:
                 return PackedInt2Linear(PackedCodes2(codes: group.codes, scales: group.scales, zeros: group.zeros,
                                                      rows: group.rows, cols: group.cols, groupSize: group.groupSize),
                                         precision: precision)

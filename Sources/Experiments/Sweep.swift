@@ -153,10 +153,18 @@ public struct Sweep {
 
     static func existingTable(_ url: URL) throws -> CSVTable {
         do { try AtomicFile.checkTarget(url) } catch let error as AtomicFileError { throw SweepError(error.description) }
-        // A missing or empty file starts a new table.
-        guard let data = FileManager.default.contents(atPath: url.path), !data.isEmpty else { return CSVTable(columns: columns) }
+        // A missing or empty file starts a new table; one that cannot be read is an error, never overwritten.
+        guard FileManager.default.fileExists(atPath: url.path) else { return CSVTable(columns: columns) }
         let table: CSVTable
-        do { table = try CSVTable.read(from: url) } catch { throw SweepError("\(url.path) is not a readable CSV: \(error)") }
+        do {
+            let text = try TextFile.read(url)
+            if text.isEmpty { return CSVTable(columns: columns) }
+            table = try CSVTable.parse(text, file: url.path)
+        } catch let error as TextFileError {
+            throw SweepError(error.description)
+        } catch {
+            throw SweepError("\(url.path) is not a readable CSV: \(error)")
+        }
         guard table.columns == columns else {
             throw SweepError("\(url.path) has columns \(table.columns.joined(separator: ",")), not a sweep's")
         }

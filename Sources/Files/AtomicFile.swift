@@ -11,8 +11,10 @@ import Darwin
 /// atomic), is flushed to disk, and is then renamed over the target.
 public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
-        try checkTarget(url)
+        try refuseFolder(url)
         let directory = url.deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+        catch { throw AtomicFileError(path: directory.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
 
         // A hidden, unique name: two processes writing the same target never
         // share a temporary file, and a crashed writer leaves an obvious stray.
@@ -24,7 +26,9 @@ public enum AtomicFile {
         var renamed = false
         defer { if !renamed { try? FileManager.default.removeItem(at: temporary) } }
 
-        let handle = try FileHandle(forWritingTo: temporary)
+        guard let handle = try? FileHandle(forWritingTo: temporary) else {
+            throw AtomicFileError(path: url.path, problem: "cannot be written: its temporary file cannot be opened")
+        }
         do {
             try handle.write(contentsOf: data)
             try handle.synchronize()   // the bytes are on disk before the name points at them
@@ -45,11 +49,16 @@ public enum AtomicFile {
     /// Checks that a file can be written at `url`, before the work that makes it:
     /// `url` is not a folder, and its folder exists (or is made now) and takes a new file.
     public static func checkTarget(_ url: URL) throws {
+        try refuseFolder(url)
+        try checkFolder(url.deletingLastPathComponent())
+    }
+
+    /// A file is written only where no folder is: replacing one would delete it.
+    static func refuseFolder(_ url: URL) throws {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
             throw AtomicFileError(path: url.path, problem: "is a folder; give a file name")
         }
-        try checkFolder(url.deletingLastPathComponent())
     }
 
     /// Makes `url` a folder, with its parents, and checks that a file can be created in it.
@@ -60,6 +69,7 @@ public enum AtomicFile {
         }
         do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
         catch { throw AtomicFileError(path: url.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
+        // Only a file actually created shows that one can be (permissions, read-only mounts, /proc).
         let probe = url.appendingPathComponent(".probe.\(getpid()).\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: probe.path, contents: nil) else {
             throw AtomicFileError(path: url.path, code: errno)

@@ -25,6 +25,9 @@ public struct ModelConfig: Equatable, Codable, Sendable {
         // keep every parameter count (and byte count) of a config read from a file in range.
         if vocabulary > 1 << 16 || dim > 1 << 14 || layers > 256 || ffnHidden > 1 << 16 || context > 1 << 16 {
             p.append("sizes are limited to vocabulary, hidden width and context 65536, dim 16384, 256 layers")
+        } else if heads * context * context > 1 << 28 {
+            // Attention keeps heads × context² scores per sequence: at most 1 GiB of them.
+            p.append("\(heads) heads over a context of \(context) need more than 2^28 attention scores per sequence")
         }
         if heads > 0 && (dim % heads != 0 || (dim / heads) % 2 != 0) {
             p.append("dim \(dim) must split into \(heads) heads of even size (rotary pairs)")

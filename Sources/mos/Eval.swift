@@ -26,7 +26,7 @@ struct Eval: ParsableCommand {
         let corpus = try corpusOption.load(context: m.config.context)
         let layers = float ? (packed: 0, float: m.config.layers * 7) : Student.pack(m, precision: activations)
         let e = evaluate(m, corpus: corpus, windows: windows)
-        guard e.perplexity.isFinite else { throw Failure("\(model) scores a loss that is not a number: its weights hold NaN or infinity") }
+        guard e.perplexity.isFinite else { throw Failure("\(model) scores a loss that is not finite (NaN or overflowing weights?)") }
         // A teacher stores every parameter as float32; a student as its method's accounting says.
         let isTeacher = metadata["binarization"] == nil
         let storage = Storage.model(ModelShape(m.config), method, fullPrecisionBits: isTeacher ? 32 : 16)

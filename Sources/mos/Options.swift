@@ -3,7 +3,6 @@ import Files
 import Foundation
 import Corpus
 import Kernels
-import Notebook
 import Transformer
 import Binarization
 

@@ -78,7 +78,9 @@ final class PackedProductTests: XCTestCase {
 
     /// At the widest row a model config allows (65,536 columns), a constant
     /// token on all-positive signs sums to the largest value the int32 sums
-    /// must hold: the result is still exact, one token or four.
+    /// must hold: the result is still exact, one token or four. (The kernel's
+    /// 2·Σ is taken in 64 bits; in 32 it overflowed, which is undefined in C
+    /// though it wrapped back to the right value here: a sanitizer build shows it.)
     func testBinaryKernelAtTheWidestRow() {
         let (rows, cols) = (4, 1 << 16)
         let w = [Float](repeating: 1, count: rows * cols)

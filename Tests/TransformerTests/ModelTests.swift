@@ -121,6 +121,9 @@ final class ModelTests: XCTestCase {
                 XCTAssertTrue("\(error)".contains("invalid model config"), "\(error)")
             }
         }
+        var longContext = tinyConfig(); longContext.context = 1 << 16     // no more parameters, 2^32 scores
+        XCTAssertFalse(longContext.problems.isEmpty)
+        XCTAssertTrue(Profile.names.allSatisfy { Profile.named($0)!.model.problems.isEmpty })
         // Not a safetensors file at all.
         XCTAssertThrowsError(try TransformerModel.load(from: write(Data("root:x:0:0:root:/root:/bin/bash\n".utf8)))) { error in
             XCTAssertTrue("\(error)".contains("is not a safetensors file"), "\(error)")

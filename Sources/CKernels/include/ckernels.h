@@ -16,8 +16,8 @@ void ck_force_portable(int on);
 // at q + t * qStride + p * paddedCols. One plane: the value is q ∈ [−127, 127].
 // Two planes (hi, lo): the value is hi · CK_LO_STEPS + lo, where
 // lo ∈ [−127, 127] refines hi's rounding: 16 bits in all. The kernels return
-// sums of values, exact in int32 up to 66,000 columns of a binary row and
-// 22,000 of a two-bit group (model configs stop at 65,536 and 16,384).
+// sums of values, exact in int32 up to 66,000 columns of a binary row (model
+// configs stop at 65,536) and 22,000 of a two-bit group (callers use 16,384).
 #define CK_LO_STEPS 254
 
 // Binary product on int8 activations, rows [row0, row1) of a packed sign matrix:
