@@ -13,8 +13,7 @@ public enum AtomicFile {
     public static func write(_ data: Data, to url: URL) throws {
         try refuseFolder(url)
         let directory = url.deletingLastPathComponent()
-        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
-        catch { throw AtomicFileError(path: directory.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
+        try makeFolder(directory)
 
         // A hidden, unique name: two processes writing the same target never
         // share a temporary file, and a crashed writer leaves an obvious stray.
@@ -67,14 +66,18 @@ public enum AtomicFile {
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
             throw AtomicFileError(path: url.path, problem: "is a file, where a folder is needed")
         }
-        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
-        catch { throw AtomicFileError(path: url.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
+        try makeFolder(url)
         // Only a file actually created shows that one can be (permissions, read-only mounts, /proc).
         let probe = url.appendingPathComponent(".probe.\(getpid()).\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: probe.path, contents: nil) else {
             throw AtomicFileError(path: url.path, code: errno)
         }
         try? FileManager.default.removeItem(at: probe)
+    }
+
+    static func makeFolder(_ url: URL) throws {
+        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
+        catch { throw AtomicFileError(path: url.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
     }
 }
 
