@@ -41,7 +41,7 @@ public final class Decoder {
     }
 
     func step(_ token: Int32) {
-        let c = model.config, D = c.headDim
+        let c = model.config, D = c.headDim, scale = 1 / Float(D).squareRoot()
         let position = window.count
         window.append(token)
         embeddingForward(x.data, [token], model.embedding.value.pointer, dim: c.dim)
@@ -57,7 +57,7 @@ public final class Decoder {
             for head in 0..<c.heads {
                 let qh = q.data + head * D, out = mix.data + head * D
                 for s in 0...position {
-                    scores[s] = dotProduct(qh, keys[l].data + s * c.dim + head * D, count: D) / Float(D).squareRoot()
+                    scores[s] = dotProduct(qh, keys[l].data + s * c.dim + head * D, count: D) * scale
                 }
                 causalSoftmax(scores.data, count: position + 1, visible: position + 1)
                 out.update(repeating: 0, count: D)

@@ -22,42 +22,30 @@ public struct Rotary {
         cos = c; sin = s
     }
 
-    /// One token's x [dim] in place, at position t of its sequence.
-    public func rotate(_ x: FloatPointer, position t: Int, dim: Int) {
+    /// One token's x [dim] in place, at position t of its sequence. `inverse`
+    /// rotates by −t·θ, which is the backward pass (a rotation's transpose is its inverse).
+    public func rotate(_ x: FloatPointer, position t: Int, dim: Int, inverse: Bool = false) {
         let half = headDim / 2
-        for h in 0..<(dim / headDim) {
-            let v = x + h * headDim
-            for i in 0..<half {
-                let c = cos[t * half + i], s = sin[t * half + i]
-                let a = v[2 * i], b = v[2 * i + 1]
-                v[2 * i] = a * c - b * s
-                v[2 * i + 1] = a * s + b * c
+        let direction: Float = inverse ? -1 : 1
+        cos.withUnsafeBufferPointer { cosT in
+            sin.withUnsafeBufferPointer { sinT in
+                for h in 0..<(dim / headDim) {
+                    let v = x + h * headDim
+                    for i in 0..<half {
+                        let c = cosT[t * half + i], s = direction * sinT[t * half + i]
+                        let a = v[2 * i], b = v[2 * i + 1]
+                        v[2 * i] = a * c - b * s
+                        v[2 * i + 1] = a * s + b * c
+                    }
+                }
             }
         }
     }
 
-    /// x: [batch, length, dim] in place, dim = heads · headDim. `inverse` rotates
-    /// by −t·θ, which is the backward pass (a rotation's transpose is its inverse).
+    /// x: [batch, length, dim] in place, dim = heads · headDim: each token at its position.
     public func apply(_ x: FloatPointer, batch: Int, length: Int, dim: Int, inverse: Bool = false) {
-        let half = headDim / 2, heads = dim / headDim
-        let direction: Float = inverse ? -1 : 1
-        cos.withUnsafeBufferPointer { cosT in
-            sin.withUnsafeBufferPointer { sinT in
-                parallelChunks(batch * length, minimumChunk: 64) { range in
-                    for row in range {
-                        let t = row % length
-                        for h in 0..<heads {
-                            let v = x + row * dim + h * headDim
-                            for i in 0..<half {
-                                let c = cosT[t * half + i], s = direction * sinT[t * half + i]
-                                let a = v[2 * i], b = v[2 * i + 1]
-                                v[2 * i] = a * c - b * s
-                                v[2 * i + 1] = a * s + b * c
-                            }
-                        }
-                    }
-                }
-            }
+        parallelChunks(batch * length, minimumChunk: 64) { range in
+            for row in range { rotate(x + row * dim, position: row % length, dim: dim, inverse: inverse) }
         }
     }
 }

@@ -11,14 +11,14 @@ public func generate(_ model: TransformerModel, prompt: [UInt8], count: Int, tem
     let decoder = Decoder(model)
     for byte in text { decoder.feed(Int32(byte)) }
     for step in 0..<count {
-        let logits = decoder.logits
-        let top = (0..<logits.count).map { logits[$0] }.max()!
-        var weights = (0..<logits.count).map { Double(exp(logits[$0] - top)) }   // softmax, unnormalised
+        let logits = (0..<decoder.logits.count).map { Double(decoder.logits[$0]) }
+        let top = logits.max()!
         let choice: Int
         if temperature == 0 {
-            choice = weights.indices.max { weights[$0] < weights[$1] }!
+            choice = logits.firstIndex(of: top)!
         } else {
-            if temperature != 1 { weights = weights.map { pow($0, 1 / Double(temperature)) } }
+            // softmax(logits / T), unnormalised
+            let weights = logits.map { exp(($0 - top) / Double(temperature)) }
             var u = rng.uniform() * weights.reduce(0, +)
             choice = weights.indices.first { u -= weights[$0]; return u < 0 } ?? weights.count - 1
         }

@@ -39,7 +39,8 @@ struct Eval: ParsableCommand {
             binarized_bits_per_weight: storage.linearBitsPerWeight, model_bytes: storage.bytes,
             file_bytes: fileBytes ?? 0, parameters: parameters, tokens: e.tokens,
             kernels: layers.packed == 0 ? "float" : layers.float == 0 ? "packed" : "mixed",
-            activations: layers.packed == 0 ? "float32" : activations.rawValue, packed_layers: layers.packed, linear_bytes_in_memory: Student.linearBytesInMemory(m))
+            activations: layers.packed == 0 ? "float32" : activations.rawValue, packed_layers: layers.packed,
+            linear_bytes_in_memory: Student.linearBytesInMemory(m))
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
