@@ -45,6 +45,20 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// The kernel benchmark's CSV carries the columns and kernel names the report reads.
+    func testBenchKernelsCSV() throws {
+        let csv = scratch.appendingPathComponent("kernels.csv")
+        let r = try run(["bench", "kernels", "--shapes", "128x128", "--rounds", "1", "--threads", "1", "--csv", csv.path])
+        XCTAssertEqual(r.status, 0, r.err)
+        let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",").map(String.init) }
+        let header = try XCTUnwrap(lines.first)
+        for column in ["kernel", "rows", "cols", "threads", "seconds", "ratio_vs_sgemv", "weight_bytes", "gb_per_s"] {
+            XCTAssertTrue(header.contains(column), column)
+        }
+        let kernels = Set(lines.dropFirst().map { $0[0] })
+        XCTAssertTrue(kernels.isSuperset(of: ["sgemv", "binary", "binarymos", "int2"]), "\(kernels)")
+    }
+
     func testBadCorpusIsAOneLineErrorAndWritesNothing() throws {
         let model = scratch.appendingPathComponent("m.safetensors").path
         for corpus in ["/no/such/file.txt", scratch.path] {
