@@ -1,12 +1,20 @@
 /// Fixed-length windows of the corpus as next-byte prediction examples:
 /// inputs = bytes[s ..< s+length], targets = bytes[s+1 ... s+length].
 extension Corpus {
-    /// `batch` windows at random starts inside the training range, row-major
-    /// [batch, length]. Targets never reach past the training range.
+    /// `batch` training windows, row-major [batch, length]. A text's are at
+    /// random starts inside the training range (targets never reach past it).
+    /// A stream's are consecutive slices of batch · (length + 1) bytes freshly
+    /// generated from a seed drawn from `rng`: a function of the run's seed and
+    /// the step, so no two batches share text and none is the validation sample.
     public func trainingBatch(batch: Int, length: Int, using rng: inout SeededGenerator)
         -> (inputs: [Int32], targets: [Int32])
     {
-        windows(at: trainingStarts(batch: batch, length: length, using: &rng), length: length)
+        guard streamsTraining else {
+            return windows(at: trainingStarts(batch: batch, length: length, using: &rng), length: length)
+        }
+        precondition(batch > 0 && length > 0)
+        let fresh = Corpus(name: name, bytes: SyntheticLanguage.generate(bytes: batch * (length + 1), seed: rng.next()).text)
+        return fresh.windows(at: (0..<batch).map { $0 * (length + 1) }, length: length)
     }
 
     /// The random window starts behind `trainingBatch`: uniform over every start

@@ -1,37 +1,52 @@
 import Foundation
 
-/// A byte-level corpus (vocabulary 256) with a fixed train/validation split.
-/// Synthetic corpora also carry the exact probability of every byte, hence
-/// the entropy floor that no model can beat.
+/// A byte-level corpus (vocabulary 256): what a model trains on and the
+/// held-out bytes it is scored on.
+///
+/// A text file is split once: the first 90 % trains, the last 10 % validates.
+/// The synthetic language is a stream instead: `bytes` is a fixed held-out
+/// sample that is only ever scored, and every training batch is fresh
+/// generator output. A model that sees no byte twice cannot memorize its
+/// data, so a long training run approaches the entropy floor instead of
+/// overfitting, and students distilled for longer never pass their teacher
+/// by having seen the validation text's like more often.
 public struct Corpus: Sendable {
     public let name: String
+    /// Text: the whole file. Synthetic: the held-out validation sample.
     public let bytes: [UInt8]
     /// p(bytes[i] | bytes[..<i]) under the generating process (synthetic only).
     public let probabilities: [Double]?
     /// Raw `Register` value of the line of each byte (synthetic only).
     public let registers: [UInt8]?
+    /// Training windows come from fresh generator output, never from `bytes`.
+    public let streamsTraining: Bool
 
-    public init(name: String, bytes: [UInt8], probabilities: [Double]? = nil, registers: [UInt8]? = nil) {
+    public init(name: String, bytes: [UInt8], probabilities: [Double]? = nil, registers: [UInt8]? = nil,
+                streamsTraining: Bool = false) {
         precondition(probabilities == nil || probabilities!.count == bytes.count)
         precondition(registers == nil || registers!.count == bytes.count)
         self.name = name
         self.bytes = bytes
         self.probabilities = probabilities
         self.registers = registers
+        self.streamsTraining = streamsTraining
     }
 
-    /// The synthetic language of `SyntheticLanguage`, `bytes` long.
-    public static func synthetic(bytes count: Int, seed: UInt64) -> Corpus {
+    /// The synthetic language of `SyntheticLanguage`: `validationBytes` held-out
+    /// bytes generated from `seed`, and an endless training stream.
+    public static func synthetic(validationBytes count: Int, seed: UInt64) -> Corpus {
         let generated = SyntheticLanguage.generate(bytes: count, seed: seed)
-        return Corpus(name: "synthetic", bytes: generated.text,
-                      probabilities: generated.probabilities, registers: generated.registers)
+        return Corpus(name: "synthetic", bytes: generated.text, probabilities: generated.probabilities,
+                      registers: generated.registers, streamsTraining: true)
     }
 
-    /// First 90 % of the bytes.
-    public var trainRange: Range<Int> { 0..<Self.trainCount(bytes.count) }
+    /// First 90 % of a text's bytes; none of a stream's.
+    public var trainRange: Range<Int> { streamsTraining ? 0..<0 : 0..<Self.trainCount(bytes.count) }
 
-    /// Last 10 % of the bytes.
-    public var validationRange: Range<Int> { Self.trainCount(bytes.count)..<bytes.count }
+    /// Last 10 % of a text's bytes; all of a stream's.
+    public var validationRange: Range<Int> {
+        streamsTraining ? bytes.indices : Self.trainCount(bytes.count)..<bytes.count
+    }
 
     static func trainCount(_ total: Int) -> Int { total * 9 / 10 }
 
@@ -41,19 +56,20 @@ public struct Corpus: Sendable {
         max(1, 10 * minimum - 9)
     }
 
-    /// "synthetic" generates the default corpus; anything else is the path of a
-    /// file read as raw bytes. Throws `CorpusError` unless the validation part
-    /// holds at least `minimumBytes` bytes.
-    public static func load(_ source: String, syntheticBytes: Int = 1_000_000, seed: UInt64 = 1234,
+    /// "synthetic" generates the default corpus (its validation sample
+    /// `syntheticBytes` long); anything else is the path of a file read as raw
+    /// bytes. Throws `CorpusError` unless the validation part holds at least
+    /// `minimumBytes` bytes.
+    public static func load(_ source: String, syntheticBytes: Int = 100_000, seed: UInt64 = 1234,
                             minimumBytes: Int) throws -> Corpus
     {
         let corpus: Corpus
         if source == "synthetic" {
-            corpus = synthetic(bytes: syntheticBytes, seed: seed)
+            corpus = synthetic(validationBytes: syntheticBytes, seed: seed)
         } else {
             corpus = Corpus(name: (source as NSString).lastPathComponent, bytes: try readFile(source))
         }
-        let needed = bytesNeeded(forValidation: minimumBytes)
+        let needed = corpus.streamsTraining ? minimumBytes : bytesNeeded(forValidation: minimumBytes)
         guard corpus.bytes.count >= needed else {
             throw CorpusError.tooShort(path: source, bytes: corpus.bytes.count, needed: needed,
                                        minimumValidationBytes: minimumBytes)

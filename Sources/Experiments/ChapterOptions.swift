@@ -14,7 +14,7 @@ public struct ChapterOptions: ParsableArguments {
     @Option(help: "A trained teacher (.safetensors); made with --profile when absent.") public var teacher: String?
     @Option(help: "`synthetic` or the path of a text file.") public var corpus = "synthetic"
     @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") public var profile = "quick"
-    @Option(help: "Seeds per setting, where the chapter binarizes students.") public var seeds = 3
+    @Option(help: "Seeds per setting, where the chapter binarizes students (each seed shared by every setting).") public var seeds = 5
     @Option(help: "Where students are kept, shared between chapters (default: OUT/students).") public var students: String?
     @Option(name: .customLong("threads"), help: "Threads (default: all cores); sweeps run as many points at once.")
     var requestedThreads: Int?
@@ -51,11 +51,10 @@ public struct ChapterOptions: ParsableArguments {
         let url = studentFolder.appendingPathComponent("teacher.safetensors")
         if FileManager.default.fileExists(atPath: url.path) { return url.path }
         try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
-        let model = TransformerModel(config: settings.model, seed: 42)
         let progress = Progress(total: settings.steps, label: "teacher")
-        _ = train(model, corpus: text, profile: settings, seed: 42) { progress.update(step: $0.step) }
+        let record = try trainTeacher(profile: settings, corpus: text, seed: 42, to: url) { progress.update(step: $0.step) }
         progress.finish()
-        try model.save(to: url, metadata: ["method": "fp", "corpus": text.name, "profile": settings.name, "seed": "42"])
+        Self.log("teacher: " + record.sentence)
         return url.path
     }
 

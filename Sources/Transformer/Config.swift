@@ -50,43 +50,64 @@ public struct ModelConfig: Equatable, Codable, Sendable {
 }
 
 /// Named settings for a whole run: model shape and training recipe.
+///
+/// Budgets are set in tokens, the way scaling studies compare runs. The
+/// teacher trains for `teacherTokensPerParameter` tokens per parameter (20 is
+/// the compute-optimal ratio of Chinchilla, Hoffmann et al. 2022), so it is
+/// trained, not a snapshot of a model still learning the language; a student
+/// is distilled on `distillFraction` of the teacher's tokens, 1 % by default:
+/// a small share, as in the paper, so that it must recover from binarization
+/// rather than keep training the model (the regime chapter sweeps the share).
 public struct Profile: Sendable {
     public var name: String
     public var model: ModelConfig
     public var batch: Int           // sequences per step
-    public var steps: Int
+    public var teacherTokensPerParameter: Double
     public var learningRate: Float  // peak, after warm-up
-    public var warmupSteps: Int
     public var weightDecay: Float
     public var gradientClip: Float
     public var evalWindows: Int?    // validation windows used by eval (nil: all)
     // Distilling a binarized student from the teacher (BinaryMoS, OneBit).
-    public var distillSteps = 300
+    public var distillFraction = 0.01
     public var distillBatch = 8
     public var distillLearningRate: Float = 1e-3
 
     public static let names = ["smoke", "quick", "paper"]
 
+    /// Teacher steps: the tokens the criterion asks for, in whole batches.
+    public var steps: Int {
+        let tokens = teacherTokensPerParameter * Double(model.parameterCount)
+        return max(1, Int((tokens / Double(batch * model.context)).rounded(.up)))
+    }
+    public var teacherTokens: Int { steps * batch * model.context }
+    /// Warm-up: 3 % of the steps, as in the distillation recipe.
+    public var warmupSteps: Int { max(1, steps * 3 / 100) }
+
+    /// Distillation steps for a share of the teacher's tokens (at least one).
+    public func distillSteps(fraction: Double) -> Int {
+        max(1, Int((fraction * Double(teacherTokens) / Double(distillBatch * model.context)).rounded()))
+    }
+    public var distillSteps: Int { distillSteps(fraction: distillFraction) }
+
     public static func named(_ name: String) -> Profile? {
+        var m = ModelConfig()
         switch name {
         case "smoke":
-            // Seconds, for tests and the pipeline check in CI.
-            var m = ModelConfig()
+            // Seconds, for tests and the pipeline check in CI: no criterion is met.
             m.dim = 32; m.layers = 2; m.heads = 2; m.ffnHidden = 96; m.context = 32
-            return Profile(name: name, model: m, batch: 8, steps: 60, learningRate: 3e-3,
-                           warmupSteps: 6, weightDecay: 0.1, gradientClip: 1, evalWindows: 64,
-                           distillSteps: 20, distillBatch: 4)
+            return Profile(name: name, model: m, batch: 8, teacherTokensPerParameter: 0.3, learningRate: 3e-3,
+                           weightDecay: 0.1, gradientClip: 1, evalWindows: 64, distillFraction: 0.05, distillBatch: 4)
         case "quick":
-            // A few minutes on two cores.
-            return Profile(name: name, model: ModelConfig(), batch: 16, steps: 900, learningRate: 3e-3,
-                           warmupSteps: 30, weightDecay: 0.1, gradientClip: 1, evalWindows: nil)
+            // The default: the widest model whose 20 tokens per parameter fit a few
+            // minutes on two cores (≈ 246 k parameters, ≈ 4.9 M tokens).
+            m.dim = 64; m.layers = 4; m.heads = 4; m.ffnHidden = 192; m.context = 128
+            return Profile(name: name, model: m, batch: 32, teacherTokensPerParameter: 20, learningRate: 3e-3,
+                           weightDecay: 0.1, gradientClip: 1, evalWindows: nil)
         case "paper":
-            // A wider, deeper model on longer context: about half an hour on two cores.
-            var m = ModelConfig()
-            m.dim = 256; m.layers = 6; m.heads = 8; m.ffnHidden = 768; m.context = 256
-            return Profile(name: name, model: m, batch: 32, steps: 1200, learningRate: 1.5e-3,
-                           warmupSteps: 60, weightDecay: 0.1, gradientClip: 1, evalWindows: nil,
-                           distillSteps: 600, distillBatch: 8)
+            // Twice the width, deeper, on twice the context (≈ 1.3 M parameters, ≈ 27 M tokens).
+            m.dim = 128; m.layers = 6; m.heads = 4; m.ffnHidden = 384; m.context = 256
+            return Profile(name: name, model: m, batch: 32, teacherTokensPerParameter: 20, learningRate: 2e-3,
+                           weightDecay: 0.1, gradientClip: 1, evalWindows: nil)
         default:
             return nil
         }

@@ -12,17 +12,54 @@ public struct StepReport: Sendable {
     public var seconds: Double        // since training began
 }
 
-/// Trains a full-precision model on random windows of the training split:
-/// AdamW, cosine schedule with warm-up, global-norm clipping. The batches are
-/// drawn from `seed`, so a seed, a profile and a thread count fix every number.
+/// The validation loss at one point of training.
+public struct ValidationCheck: Codable, Sendable {
+    public var step: Int
+    public var tokens: Int            // training tokens seen so far
+    public var bitsPerByte: Double
+}
+
+/// A whole training run: every step, the validation checks, and how it ended.
+public struct TrainingRun: Sendable {
+    public var steps: [StepReport]
+    /// Validation bits/byte at the end of each tenth of the run.
+    public var checks: [ValidationCheck]
+    /// A text's validation loss rose at a check: training stopped there and
+    /// the weights of the best check were kept.
+    public var stoppedEarly = false
+    /// Training tokens behind the kept weights.
+    public var tokens: Int
+
+    /// The convergence criterion: relative fall of the validation loss over
+    /// the last fifth of the run (checks at 80 % and 100 %); nil when the run
+    /// stopped early or had too few checks.
+    public var lastFifthImprovement: Double? {
+        guard !stoppedEarly, checks.count >= 5 else { return nil }
+        let before = checks[checks.count - 1 - checks.count / 5].bitsPerByte, after = checks.last!.bitsPerByte
+        return (before - after) / before
+    }
+}
+
+/// Trains a full-precision model on training windows (a text's training
+/// split, or the synthetic stream): AdamW, cosine schedule with warm-up,
+/// global-norm clipping. The batches are drawn from `seed`, so a seed, a
+/// profile and a thread count fix every number.
+///
+/// The validation loss is measured at the end of each of `checks` equal
+/// parts of the run. A stream cannot be memorized, so there the checks are
+/// only recorded; on a text, a check worse than the best before it means the
+/// model has started to learn the training split by heart: training stops
+/// and the best check's weights are restored.
 public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, steps: Int? = nil,
-                  seed: UInt64, onStep: (StepReport) -> Void = { _ in }) -> [StepReport] {
+                  seed: UInt64, checks: Int = 10, onStep: (StepReport) -> Void = { _ in }) -> TrainingRun {
     let total = steps ?? profile.steps
     let length = model.config.context, batch = profile.batch
     let optimizer = AdamW(model.parameters, weightDecay: profile.weightDecay)
-    let schedule = CosineSchedule(peak: profile.learningRate, warmup: profile.warmupSteps, total: total)
+    let schedule = CosineSchedule(peak: profile.learningRate, warmup: max(1, total * 3 / 100), total: total)
     var rng = SeededGenerator(seed: seed ^ 0x5EED_BA7C_4E5)
-    var history: [StepReport] = []
+    var run = TrainingRun(steps: [], checks: [], tokens: 0)
+    var best: (bitsPerByte: Double, values: [Tensor])?
+    let checkSteps: Set<Int> = checks > 0 ? Set((1...checks).map { total * $0 / checks }) : []
     let start = Date()
     for step in 0..<total {
         let (inputs, targets) = corpus.trainingBatch(batch: batch, length: length, using: &rng)
@@ -35,8 +72,25 @@ public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, s
         let report = StepReport(step: step + 1, steps: total, loss: loss, learningRate: lr, gradientNorm: norm,
                                 tokensPerSecond: Double((step + 1) * batch * length) / max(seconds, 1e-9),
                                 seconds: seconds)
-        history.append(report)
+        run.steps.append(report)
+        run.tokens = (step + 1) * batch * length
         onStep(report)
+        guard checkSteps.contains(step + 1) else { continue }
+        let check = ValidationCheck(step: step + 1, tokens: run.tokens,
+                                    bitsPerByte: evaluate(model, corpus: corpus, windows: profile.evalWindows).bitsPerByte)
+        run.checks.append(check)
+        if corpus.streamsTraining { continue }
+        if let best, check.bitsPerByte > best.bitsPerByte {
+            for (p, kept) in zip(model.parameters, best.values) { p.value.copy(from: kept) }
+            run.stoppedEarly = true
+            run.tokens = run.checks.min { $0.bitsPerByte < $1.bitsPerByte }!.tokens
+            break
+        }
+        best = (check.bitsPerByte, model.parameters.map { p in
+            let kept = Tensor(p.value.shape)
+            kept.copy(from: p.value)
+            return kept
+        })
     }
-    return history
+    return run
 }

@@ -23,10 +23,10 @@ struct BenchTrain: ParsableCommand {
         try compute.apply()
         guard steps >= 1 else { throw Failure("--steps must be at least 1") }
         let profile = try profileOption.resolve()
-        let corpus = Corpus.synthetic(bytes: 200_000, seed: 1)
+        let corpus = Corpus.synthetic(validationBytes: 20_000, seed: 1)
         let model = TransformerModel(config: profile.model, seed: 1)
         let warmup = 1
-        let history = train(model, corpus: corpus, profile: profile, steps: warmup + steps, seed: 1)
+        let history = train(model, corpus: corpus, profile: profile, steps: warmup + steps, seed: 1, checks: 0).steps
         let seconds = history.last!.seconds - history[warmup - 1].seconds
         let tokensPerSecond = Double(steps * profile.batch * profile.model.context) / seconds
         let modelFlops = tokensPerSecond * profile.model.trainingFlopsPerToken

@@ -32,29 +32,25 @@ struct Train: ParsableCommand {
         }
         let corpus = try corpusOption.load(context: profile.model.context)
         try checkOutput(out)
-        let model = TransformerModel(config: profile.model, seed: seed)
         let total = steps ?? profile.steps
-        log("training \(profile.name) model (\(model.config.parameterCount) parameters) on \(corpus.name), "
+        log("training \(profile.name) model (\(profile.model.parameterCount) parameters) on \(corpus.name), "
             + "\(total) steps of \(profile.batch)×\(profile.model.context) bytes, \(compute.threads) threads")
         let progress = Progress(total: total, label: "train")
-        let history = train(model, corpus: corpus, profile: profile, steps: total, seed: seed) { r in
-            progress.update(step: r.step, fields: [("loss", format(Double(r.loss))),
-                                                   ("tok/s", String(Int(r.tokensPerSecond)))])
+        var last: StepReport?
+        let record: TeacherTraining
+        do {
+            record = try trainTeacher(profile: profile, corpus: corpus, seed: seed, steps: total,
+                                      to: URL(fileURLWithPath: out), metadata: ["threads": String(compute.threads)]) { r in
+                last = r
+                progress.update(step: r.step, fields: [("loss", format(Double(r.loss))),
+                                                       ("tok/s", String(Int(r.tokensPerSecond)))])
+            }
+        } catch let error as TrainingDiverged {
+            progress.finish()
+            throw Failure(error.description)
         }
         progress.finish()
-        let evaluation = evaluate(model, corpus: corpus, windows: profile.evalWindows)
-        guard evaluation.perplexity.isFinite else {
-            throw Failure("training diverged (the loss is not a number); nothing written. Try a smaller --lr")
-        }
-        let last = history.last!
-        try model.save(to: URL(fileURLWithPath: out), metadata: [
-            "method": "fp", "corpus": corpus.name, "profile": profile.name, "seed": String(seed),
-            "steps": String(total), "threads": String(compute.threads),
-            "train_seconds": format(last.seconds, 1),
-        ])
-        var line = "validation \(format(evaluation.bitsPerByte)) bits/byte, perplexity \(format(evaluation.perplexity))"
-        if let floor = evaluation.floorBitsPerByte { line += ", floor \(format(floor)) bits/byte" }
-        log(line + "; \(format(last.seconds, 1)) s, \(Int(last.tokensPerSecond)) tokens/s → \(out)")
+        log(record.sentence + "; \(format(record.seconds, 1)) s, \(Int(last?.tokensPerSecond ?? 0)) tokens/s → \(out)")
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Notebook
+import Transformer
 
 struct Weave: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +15,8 @@ struct Weave: ParsableCommand {
     @Option(help: "The report to write (HTML).") var out: String
     @Option(help: "The report's title.") var title = "Mixture of Scales on a CPU: a BinaryMoS notebook"
     @Option(help: "A KEY=VALUE line for the report's header (repeatable).") var meta: [String] = []
+    @Option(help: "The run's teacher (.safetensors): its training and whether it met its criterion go in the header.")
+    var teacher: String?
 
     func run() throws {
         guard !chapters.isEmpty else { throw Failure("name at least one chapter as SOURCE=ARTIFACTS") }
@@ -28,9 +31,18 @@ struct Weave: ParsableCommand {
             do { return try weaver.weave(chapter: source, artifacts: artifacts) }
             catch let error as WeaverError { throw Failure(error.description) }
         }
-        let metadata = try meta.map { line -> (key: String, value: String) in
+        var metadata = try meta.map { line -> (key: String, value: String) in
             guard let eq = line.firstIndex(of: "=") else { throw Failure("--meta '\(line)' is not KEY=VALUE") }
             return (String(line[..<eq]), String(line[line.index(after: eq)...]))
+        }
+        if let teacher {
+            let file: [String: String]
+            do { file = try TransformerModel.load(from: URL(fileURLWithPath: teacher)).metadata }
+            catch { throw Failure("\(error)") }
+            guard let record = TeacherTraining(metadata: file) else {
+                throw Failure("\(teacher) has no training record; retrain it with this version's `mos train`")
+            }
+            metadata.insert(("teacher", record.sentence), at: min(2, metadata.count))
         }
         try Report(title: title, metadata: metadata, sections: sections).write(to: URL(fileURLWithPath: out))
         log("wrote \(out) (\(sections.count) chapter\(sections.count == 1 ? "" : "s"))")

@@ -90,6 +90,13 @@ final class CommandLineTests: XCTestCase {
         let model = scratch.appendingPathComponent("m.safetensors").path
         let t = try run(["train", "--profile", "smoke", "--steps", "3", "--threads", "1", "--out", model])
         XCTAssertEqual(t.status, 0, t.err)
+        // Three steps are far below the criterion, and the log and the header say so.
+        XCTAssertTrue(t.err.contains("below the criterion of 20 per parameter"), t.err)
+        let report = scratch.appendingPathComponent("r.html").path, chapter = scratch.appendingPathComponent("c.swift")
+        try "//: # A chapter\n".write(to: chapter, atomically: true, encoding: .utf8)
+        let w = try run(["weave", "--out", report, "--teacher", model, chapter.path + "=" + scratch.path])
+        XCTAssertEqual(w.status, 0, w.err)
+        XCTAssertTrue(try String(contentsOfFile: report, encoding: .utf8).contains("trained on 768 tokens"))
         let e = try run(["eval", "--model", model, "--windows", "8", "--json"])
         XCTAssertEqual(e.status, 0, e.err)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.out.utf8)) as? [String: Any])
