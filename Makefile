@@ -3,7 +3,9 @@
 
 PROFILE ?= quick
 CORPUS  ?= synthetic
-SEEDS   ?= 3
+SEEDS   ?= 5
+# The budget and width sweep trains two students per point and seed: fewer seeds keep it in time.
+REGIME_SEEDS ?= 3
 THREADS ?= $(shell nproc)
 FIGURES ?= Figures
 
@@ -14,10 +16,11 @@ BIN      = .build/release
 TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
 RUN     := $(FIGURES)/runs/$(TAG)
 TEACHER := $(RUN)/teacher.safetensors
-CHAPTERS = FirstLook BinaryKernel Experts Router MemoryCost PartialBinary Frontier
+CHAPTERS = FirstLook BinaryKernel Experts Regime Router MemoryCost PartialBinary Frontier
 CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
 # Students are trained once per run and shared: the expert sweep's serve later chapters.
 ARGS_Experts = --seeds $(SEEDS) --students $(RUN)/students
+ARGS_Regime  = --seeds $(REGIME_SEEDS) --students $(RUN)/students
 ARGS_Router  = --students $(RUN)/students
 ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_PartialBinary = --seeds 1 --students $(RUN)/students
@@ -63,12 +66,12 @@ $(RUN)/%/.done: $(TEACHER) $(STUDENTS) Chapters/%/main.swift $(BIN)/mos
 # Later chapters read the students the expert sweep made. The chapters that
 # time kernels run alone, after the others, so that `make -j2` cannot load the
 # cores they measure.
-$(RUN)/Router/.done $(RUN)/PartialBinary/.done: $(RUN)/Experts/.done
-$(RUN)/Frontier/.done: $(addsuffix /.done,$(addprefix $(RUN)/,FirstLook Experts Router MemoryCost PartialBinary))
+$(RUN)/Regime/.done $(RUN)/Router/.done $(RUN)/PartialBinary/.done: $(RUN)/Experts/.done
+$(RUN)/Frontier/.done: $(addsuffix /.done,$(addprefix $(RUN)/,FirstLook Experts Regime Router MemoryCost PartialBinary))
 $(RUN)/BinaryKernel/.done: $(RUN)/Frontier/.done
 
 $(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) $(BIN)/mos
-	$(BIN)/mos weave --out $@ \
+	$(BIN)/mos weave --out $@ --teacher $(TEACHER) \
 	  --meta "corpus=$(CORPUS)" --meta "profile=$(PROFILE)" --meta "seeds=$(SEEDS)" --meta "threads=$(THREADS)" \
 	  --meta "commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	  --meta "date=$$(date -u +%Y-%m-%dT%H:%MZ)" \

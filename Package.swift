@@ -9,7 +9,7 @@ let native: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"], .when(conf
 
 /// The report's chapters, in order: executable name and folder under Chapters/.
 let chapters = [("first-look", "FirstLook"), ("binary-kernel", "BinaryKernel"), ("experts", "Experts"),
-                ("router", "Router"), ("memory-cost", "MemoryCost"), ("partial-binary", "PartialBinary"),
+                ("regime", "Regime"), ("router", "Router"), ("memory-cost", "MemoryCost"), ("partial-binary", "PartialBinary"),
                 ("frontier", "Frontier")]
 
 let package = Package(
@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "BinarizationTests", dependencies: ["Binarization", "Transformer", "Kernels", "Corpus"]),
         .testTarget(name: "CLITests", dependencies: ["mos"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Files"]),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
     ] + chapters.map { name, folder in
         // Every chapter may use the whole library; its prose lives in Chapters/FOLDER/main.swift.
         .executableTarget(

@@ -24,6 +24,17 @@ public struct Method: Equatable, Codable, Sendable, CustomStringConvertible {
     /// Trained by distillation (the others are post-training, from calibration data at most).
     public var isTrained: Bool { name == .onebit || name == .mos }
 
+    /// Quantizes from calibration inputs drawn by the seed (GPTQ, PB-LLM with
+    /// Hessian saliency or compensation).
+    public var needsCalibration: Bool {
+        name == .gptq || (name == .pbllm && (saliency == .hessian || compensation))
+    }
+
+    /// A seed changes the result (distillation, or calibration data); the
+    /// others (fp, sign, RTN, magnitude PB-LLM) are one deterministic function
+    /// of the teacher, run once.
+    public var dependsOnSeed: Bool { isTrained || needsCalibration }
+
     /// Experts of the layer as built: OneBit is the one-expert layer.
     public var expertCount: Int { name == .onebit ? 1 : experts }
 

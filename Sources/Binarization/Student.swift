@@ -19,10 +19,8 @@ public enum Student {
         for p in student.parameters { p.trainable = false }
         var rng = SeededGenerator(seed: seed ^ 0xB1_4A7E)
         let workspace = Workspace()
-        let needsCalibration = method.name == .gptq
-            || (method.name == .pbllm && (method.saliency == .hessian || method.compensation))
         var calibration: (inputs: [Int32], targets: [Int32])?
-        if needsCalibration {
+        if method.needsCalibration {
             calibration = corpus.trainingBatch(batch: windows, length: c.context, using: &rng)
         }
         for (l, block) in student.blocks.enumerated() {

@@ -10,7 +10,7 @@ import Transformer
 /// A grid of one method's settings over seeds, binarized from one teacher:
 /// the product of the lists that apply to the method (BinaryMoS: `experts`;
 /// PB-LLM: `salientRatios`; RTN and GPTQ: `bits` × `groupSizes`) and seeds
-/// 1…`seeds`. Every finished point becomes a CSV row; the file is rewritten
+/// 1…`seeds` (seed 1 alone for a method no seed changes). Every finished point becomes a CSV row; the file is rewritten
 /// whole each time (never half-written), and a rerun skips the points
 /// already in it, so an interrupted sweep resumes.
 public struct Sweep {
@@ -24,6 +24,11 @@ public struct Sweep {
     public var windows: Int?                    // validation windows scored (default: the profile's)
     public var jobs = Threads.available         // points at once, one thread each
     public var saveDirectory: URL?              // keep students here
+    /// Score on the packed kernels. Off by default: they give the float
+    /// simulation's perplexity to about 10⁻⁶ (int16 activations, tested), but
+    /// they are built for wide layers, and at the compact model's widths
+    /// (64 to 384) one thread scores about four times slower than sgemm.
+    public var packed = false
 
     public init(teacher: String, method: Method, corpus: Corpus, profile: Profile) {
         self.teacher = teacher; self.method = method; self.corpus = corpus; self.profile = profile
@@ -49,7 +54,7 @@ public struct Sweep {
 
     /// The teacher as the CSV names it: file name and a hash of its bytes, so a
     /// retrained teacher never passes for the one a row was measured on.
-    var teacherName: String {
+    public var teacherName: String {
         let name = (teacher as NSString).lastPathComponent
         guard let bytes = FileManager.default.contents(atPath: teacher) else { return name }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325          // FNV-1a
@@ -66,7 +71,7 @@ public struct Sweep {
         let teacherName = self.teacherName
         var table = try Self.existingTable(csv)
         let done = Set(table.rows.map { row in Self.key.map { row[table.columns.firstIndex(of: $0)!] } })
-        let points = settings.flatMap { m in (1...max(1, seeds)).map { (method: m, seed: UInt64($0)) } }
+        let points = settings.flatMap { m in (1...(m.dependsOnSeed ? max(1, seeds) : 1)).map { (method: m, seed: UInt64($0)) } }
             .filter { !done.contains(keyFields($0.method, seed: $0.seed, teacher: teacherName)) }
         let workers = min(max(1, jobs), max(points.count, 1))
         log("sweep: \(points.count) point(s) to run (\(done.count) already in \(csv.lastPathComponent)), \(workers) at a time")
@@ -107,7 +112,8 @@ public struct Sweep {
         return table
     }
 
-    /// One point: binarize, save, reload (so the student is scored as stored), score on the packed kernels.
+    /// One point: binarize, save, reload (so the student is scored as stored: its codes
+    /// and 16-bit scales), score on the packed kernels or the float simulation of those codes.
     func runPoint(_ method: Method, seed: UInt64, teacherName: String) throws -> [String] {
         let start = Date()
         let model = try Student.load(from: URL(fileURLWithPath: teacher)).model   // each point its own copy
@@ -119,7 +125,7 @@ public struct Sweep {
         if !result.routerHistory.isEmpty { metadata["router_history"] = routerCSV(result.routerHistory) }
         try Student.save(result.student, method: method, to: file, metadata: metadata)
         let stored = try Student.load(from: file).model
-        let layers = Student.pack(stored)
+        let packedLayers = packed ? Student.pack(stored).float == 0 ? "packed" : "mixed" : "float"
         let e = evaluate(stored, corpus: corpus, windows: windows ?? profile.evalWindows)
         let storage = Storage.model(ModelShape(stored.config), method)
         let k = keyFields(method, seed: seed, teacher: teacherName)
@@ -128,7 +134,7 @@ public struct Sweep {
             e.floorBitsPerByte.map { CSVTable.format($0, digits: 6) } ?? "",
             CSVTable.format(storage.linearBitsPerWeight, digits: 6), String(storage.bytes),
             CSVTable.format(Date().timeIntervalSince(start), digits: 4)] + Array(k.suffix(4))
-            + [String(Threads.count), layers.float == 0 ? "packed" : "mixed"]
+            + [String(Threads.count), packedLayers]
     }
 
     /// The key fields of a point as the CSV writes them; settings that do not apply to the method stay empty.
@@ -186,12 +192,4 @@ public func routerCSV(_ snapshots: [RouterSnapshot]) -> String {
                      + s.usage.map { CSVTable.format($0, digits: 5) })
     }
     return table.text
-}
-
-/// Mean and sample standard deviation (0 for a single value; NaN for none).
-public func meanAndDeviation(_ x: [Double]) -> (mean: Double, std: Double) {
-    guard !x.isEmpty else { return (.nan, .nan) }
-    let mean = x.reduce(0, +) / Double(x.count)
-    guard x.count > 1 else { return (mean, 0) }
-    return (mean, (x.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(x.count - 1)).squareRoot())
 }

@@ -43,7 +43,7 @@ final class StudentTests: XCTestCase {
     /// header), and the reloaded student computes what the saved one did.
     func testCheckpointsMatchAccountingAndReload() throws {
         let teacher = tinyTeacher()
-        let corpus = Corpus.synthetic(bytes: 20_000, seed: 2)
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 2)
         let (inputs, targets) = corpus.windows(at: [0, 100, 200], length: 8)
         for method in methods() {
             let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 3, calibrationWindows: 8)
@@ -68,7 +68,7 @@ final class StudentTests: XCTestCase {
 
     func testLoadingRejectsDamagedStudents() throws {
         let teacher = tinyTeacher()
-        let corpus = Corpus.synthetic(bytes: 20_000, seed: 2)
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 2)
         let url = temporaryFile()
         try Student.save(Student.make(from: teacher, method: Method(.mos), corpus: corpus, seed: 1), method: Method(.mos), to: url)
         var file = try Safetensors.read(from: url)
@@ -91,7 +91,7 @@ final class StudentTests: XCTestCase {
     func testDistillationGradientMatchesFiniteDifferences() {
         let teacher = tinyTeacher(seed: 4)
         var method = Method(.mos); method.experts = 2
-        let corpus = Corpus.synthetic(bytes: 20_000, seed: 5)
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
         let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6)
         var rng = SeededGenerator(seed: 7)
         // Push the student away from the teacher and make the experts differ.
@@ -128,7 +128,7 @@ final class StudentTests: XCTestCase {
     /// the same seed gives the same losses bit for bit.
     func testDistillationLowersTheLossReproducibly() {
         let teacher = tinyTeacher(seed: 8)
-        let corpus = Corpus.synthetic(bytes: 20_000, seed: 9)
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 9)
         var profile = Profile.named("smoke")!
         profile.model = tinyConfig(); profile.distillBatch = 4; profile.distillLearningRate = 3e-3
         func run() -> [Float] {
@@ -151,7 +151,7 @@ final class StudentTests: XCTestCase {
         let teacher = TransformerModel(config: c, seed: 3)
         var rng = SeededGenerator(seed: 4)
         for p in teacher.parameters where p.value.shape.count == 2 { for i in 0..<p.value.count { p.value[i] = rng.normal() * 0.1 } }
-        let corpus = Corpus.synthetic(bytes: 20_000, seed: 5)
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
         let (inputs, targets) = corpus.windows(at: [0, 50, 100, 150], length: 8)
         var pb = Method(.pbllm); pb.salientRatio = 0.2
         for method in [Method(.sign), Method(.onebit), Method(.mos), Method(.rtn), Method(.gptq), pb] {
