@@ -87,7 +87,8 @@ struct Frontier: ParsableCommand {
             guard !picked.isEmpty else { continue }
             let p = picked.compactMap { Double($0[index("perplexity")]) }
             let (mean, std) = meanAndDeviation(p)
-            table.append([entry.key, entry.label, p.count, String(format: "%.4f", mean), String(format: "%.4f", std),
+            // A method no seed changes ran once: no spread to show.
+            table.append([entry.key, entry.label, p.count, String(format: "%.4f", mean), p.count > 1 ? String(format: "%.4f", std) : "",
                           picked[0][index("bits_per_weight")],
                           String(format: "%.4f", Storage.model(llama, entry.method).linearBitsPerWeight)])
         }
@@ -175,7 +176,7 @@ struct Frontier: ParsableCommand {
             set ylabel "validation perplexity"
             set grid
             set key top right
-            plot "frontier.csv" skip 1 using 6:4:5 with yerrorbars pointtype 7 title "as stored here (compact)", \\
+            plot "frontier.csv" skip 1 using 6:4:(valid(5) ? $5 : 0) with yerrorbars pointtype 7 title "as stored here (compact)", \\
                  "" skip 1 using 6:4:2 with labels offset 0.8,0.6 left font ",9" notitle, \\
                  "" skip 1 using 7:4 with points pointtype 9 pointsize 1.2 title "same methods at LLaMA-7B's shapes"
             unset logscale x
@@ -193,18 +194,18 @@ struct Frontier: ParsableCommand {
 
     /// The headline question, answered from this run's numbers.
     func findings(_ table: CSVTable) -> String {
-        func row(_ label: String) -> (p: Double, std: Double, compact: Double, llama: Double)? {
+        func row(_ label: String) -> (p: Double, std: Double?, compact: Double, llama: Double)? {
             guard let r = table.rows.first(where: { $0[1] == label }) else { return nil }
-            return (Double(r[3])!, Double(r[4])!, Double(r[5])!, Double(r[6])!)
+            return (Double(r[3])!, Double(r[4]), Double(r[5])!, Double(r[6])!)
         }
         guard let mos = row("BinaryMoS E=4"), let one = row("OneBit") else { return "Not enough students to compare.\n" }
         let f = { (x: Double) in String(format: "%.4f", x) }     // perplexity
         let b = { (x: Double) in String(format: "%.3f", x) }     // bits per weight
-        let seeded = options.seeds >= 2
-        let spread = { (p: Double, std: Double) in seeded ? "\(f(p)) ± \(f(std))" : f(p) }
-        /// How a difference compares with the seeds' spread.
-        func noise(_ gap: Double, _ std: Double) -> String {
-            !seeded ? ", with one seed (seed noise not measured). " : abs(gap) > 2 * std ? ", beyond seed noise. " : ", within seed noise. "
+        let spread = { (p: Double, std: Double?) in std.map { "\(f(p)) ± \(f($0))" } ?? f(p) }
+        /// How a difference compares with the seeds' spread (nil: one run, deterministic or one seed).
+        func noise(_ gap: Double, _ a: Double?, _ b: Double?) -> String {
+            guard let std = [a, b].compactMap({ $0 }).max() else { return ". " }
+            return abs(gap) > 2 * std ? ", more than twice the seeds' standard deviation. " : ", within twice the seeds' standard deviation (chapter 3 compares OneBit and BinaryMoS seed by seed). "
         }
         var s = ""
         if let fp = row("FP16") {
@@ -212,7 +213,7 @@ struct Frontier: ParsableCommand {
             if mos.p < one.p && one.p > fp.p {
                 s += "it closes \(String(format: "%.0f", 100 * (one.p - mos.p) / (one.p - fp.p))) % of the gap between "
                 s += "OneBit and full precision (the paper: about 18 % on LLaMA-1-7B)"
-                s += noise(one.p - mos.p, max(one.std, mos.std))
+                s += noise(one.p - mos.p, one.std, mos.std)
             } else {
                 s += "it closes none of the gap between OneBit and full precision here (the paper: about 18 % on LLaMA-1-7B). "
             }
@@ -220,7 +221,7 @@ struct Frontier: ParsableCommand {
         let twoBit = ["GPTQ 2-bit g128", "RTN 2-bit g128"].compactMap { label in row(label).map { (label, $0) } }
         for (label, two) in twoBit {
             s += mos.p < two.p ? "It beats \(label)" : "It does not beat \(label)"
-            s += " (\(spread(two.p, two.std)))" + noise(mos.p - two.p, max(mos.std, two.std))
+            s += " (\(spread(two.p, two.std)))" + noise(mos.p - two.p, mos.std, two.std)
         }
         if let two = twoBit.first?.1 {
             s += "At LLaMA-7B's shapes BinaryMoS stores \(b(mos.llama)) bits per weight against 2-bit g128's \(b(two.llama))"

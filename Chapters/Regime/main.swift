@@ -200,12 +200,14 @@ struct Regime: ParsableCommand {
             set logscale x 10
             set xlabel "distillation tokens, % of the teacher's"
             plot "regime.csv" skip 1 using (strcol(1) ne "width" ? $2 : 1/0):8:9:10 with yerrorlines pointtype 7 title "OneBit above the teacher", \\
-                 "" skip 1 using (strcol(1) ne "width" ? $2 : 1/0):11:12:13 with yerrorlines pointtype 5 title "share of that gap E=4 closes"
+                 "" skip 1 using (strcol(1) ne "width" ? $2 : 1/0):11:12:13 with yerrorlines pointtype 5 title "share of that gap E=4 closes", \\
+                 18 with lines dashtype 2 lc rgb "#888888" title "the paper's share (LLaMA-1-7B, E=4)"
             unset logscale x
             set title "against the model width (budget \(String(format: "%g", 100 * settings.distillFraction)) %)"
             set xlabel "model width (residual stream)"
             plot "regime.csv" skip 1 using (strcol(1) ne "budget" ? $3 : 1/0):8:9:10 with yerrorlines pointtype 7 title "OneBit above the teacher", \\
-                 "" skip 1 using (strcol(1) ne "budget" ? $3 : 1/0):11:12:13 with yerrorlines pointtype 5 title "share of that gap E=4 closes"
+                 "" skip 1 using (strcol(1) ne "budget" ? $3 : 1/0):11:12:13 with yerrorlines pointtype 5 title "share of that gap E=4 closes", \\
+                 18 with lines dashtype 2 lc rgb "#888888" title "the paper's share (LLaMA-1-7B, E=4)"
             unset multiplot
             """, to: options.folder.appendingPathComponent("regime.gp"))
     }
