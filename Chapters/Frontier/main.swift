@@ -64,8 +64,9 @@ struct Frontier: ParsableCommand {
 
  Bits per weight are those of the block layers (what binarization acts on;
  the embedding and head are the same for every method). They are given twice:
- **as stored in this compact model** (`bits_compact`), whose layers are 128 to
- 384 wide so that per-row and per-expert scales weigh a lot, and **as the same
+ **as stored in this compact model** (`bits_compact`), whose layers are a few
+ hundred inputs wide at most (64 to 192 at the quick profile), so that per-row
+ and per-expert scales weigh a lot, and **as the same
  method would store LLaMA-1-7B** (`bits_llama7b`), whose layers are 4096 and
  11008 wide. The perplexity is of course only measured on the compact model.
  */

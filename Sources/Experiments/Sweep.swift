@@ -10,9 +10,10 @@ import Transformer
 /// A grid of one method's settings over seeds, binarized from one teacher:
 /// the product of the lists that apply to the method (BinaryMoS: `experts`;
 /// PB-LLM: `salientRatios`; RTN and GPTQ: `bits` × `groupSizes`) and seeds
-/// 1…`seeds` (seed 1 alone for a method no seed changes). Every finished point becomes a CSV row; the file is rewritten
-/// whole each time (never half-written), and a rerun skips the points
-/// already in it, so an interrupted sweep resumes.
+/// 1…`seeds` (seed 1 alone for a method no seed changes). Every finished
+/// point becomes a CSV row; the file is rewritten whole each time (never
+/// half-written), and a rerun skips the points already in it, so an
+/// interrupted sweep resumes.
 public struct Sweep {
     public var teacher: String                  // path of the full-precision teacher
     public var method: Method                   // the settings not swept
