@@ -43,12 +43,8 @@ struct Experts: ParsableCommand {
         let table = try sweep.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
         let reference = evaluate(try Student.load(from: URL(fileURLWithPath: teacherPath)).model, corpus: text,
                                  windows: settings.evalWindows)
-        // This profile's budget and this teacher only: other chapters add longer or shorter runs to the table.
-        let column = { (name: String) in table.columns.firstIndex(of: name)! }
         var mine = CSVTable(columns: table.columns)
-        for row in table.rows where row[column("steps")] == String(settings.distillSteps) && row[column("teacher")] == sweep.teacherName {
-            mine.append(row)
-        }
+        for row in sweep.own(table) { mine.append(row) }
         try summarize(mine, counts: counts, teacher: reference, folder: options.folder)
     }
 
@@ -58,7 +54,7 @@ struct Experts: ParsableCommand {
  Each point binarizes the same teacher with E experts and one seed,
  distils it with the paper's loss on the profile's share of the teacher's
  tokens, stores it, and scores the stored student on the held-out
- validation bytes with the packed kernels. **The seed is shared across
+ validation bytes (the float simulation of its stored codes). **The seed is shared across
  counts**: seed k fixes the student's batches and its routers' start for
  every E, so E = 4 and E = 1 under seed k have seen the same data in the
  same order. The comparison between two counts is therefore made seed by
@@ -157,7 +153,6 @@ struct Experts: ParsableCommand {
             s += "**E = \(c.other)** against OneBit, seed by seed: \(interval(d))"
             if d.resolved {
                 s += d.mean < 0 ? ", resolved: lower perplexity" : ", resolved: higher perplexity"
-                if let closed = c.closed { s += ", closing \(String(format: "%.1f", closed.mean)) % [\(String(format: "%.1f", closed.low)), \(String(format: "%.1f", closed.high))] of the gap to the teacher" }
                 s += ". "
             } else {
                 s += ", not resolved: the interval spans zero; with \(d.count) paired seeds this run could resolve only differences larger than about \(f(d.halfWidth)). "
@@ -181,9 +176,9 @@ struct Experts: ParsableCommand {
 
  | | BinaryMoS (Jo et al., 2024) | here |
  |---|---|---|
- | teacher | LLaMA-1/2, 7B–13B, pretrained on 1–2 T tokens | a 4-block byte-level LLaMA-style model (quick profile: 246 k parameters), 20 tokens per parameter |
+ | teacher | LLaMA-1/2, 7B–13B, pretrained on 1–2 T tokens | a byte-level LLaMA-style model (quick profile: 4 blocks, 246 k parameters; paper profile: 6 blocks, 1.3 M), 20 tokens per parameter |
  | distillation data | C4 and WikiText-2 train, 3 epochs | fresh text from the synthetic stream (or a text file's training split), 1 % of the teacher's tokens (the next chapter sweeps the share) |
- | sequence length, batch | 2048 tokens | 128 bytes, 8 sequences |
+ | sequence length, batch | 2048 tokens | 128 bytes (paper profile: 256), 8 sequences |
  | learning rate | 2e-5 peak, cosine, 3 % warm-up | 1e-3 peak, cosine, 3 % warm-up (a model this small needs larger steps) |
  | loss | KL + 10 · Σ hidden-state MSE | the same |
  | initialisation | rank-1 SVD of \|W\| into every expert | the same |

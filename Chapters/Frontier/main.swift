@@ -44,19 +44,27 @@ struct Frontier: ParsableCommand {
         var mos = Method(.mos)
         var trained = Sweep(teacher: teacher, method: mos, corpus: text, profile: settings)
         trained.experts = [1, 4]; trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
-        var rows = try trained.run(into: studentFolder.appendingPathComponent("experts.csv"), log: log).rows
+        var rows = trained.own(try trained.run(into: studentFolder.appendingPathComponent("experts.csv"), log: log))
         mos.experts = 4
         for name in [Method.Name.fp, .sign, .pbllm, .rtn, .gptq] {
             var sweep = Sweep(teacher: teacher, method: Method(name), corpus: text, profile: settings)
             sweep.seeds = seeds; sweep.jobs = threads
-            rows += try sweep.run(into: studentFolder.appendingPathComponent("post-training.csv"), log: log).rows
+            rows += sweep.own(try sweep.run(into: studentFolder.appendingPathComponent("post-training.csv"), log: log))
                 .filter { $0[0] == name.rawValue }
         }
         let table = try summarize(rows, folder)
         let layerCheck = try layerErrors(teacher: teacher, text: text, folder)
         try speed(folder)
         try plot(folder)
-        try AtomicFile.write(findings(table) + layerCheck, to: folder.appendingPathComponent("findings.md"))
+        // OneBit against BinaryMoS seed by seed, as chapter 3 compares them.
+        let c = Sweep.columns
+        let bySeed = { (experts: String) in
+            Dictionary(rows.filter { $0[c.firstIndex(of: "method")!] == "mos" && $0[c.firstIndex(of: "experts")!] == experts }
+                .compactMap { r in UInt64(r[c.firstIndex(of: "seed")!]).flatMap { s in Double(r[c.firstIndex(of: "perplexity")!]).map { (s, $0) } } },
+                       uniquingKeysWith: { a, _ in a })
+        }
+        let paired = pairedDifference(bySeed("1"), bySeed("4"))
+        try AtomicFile.write(findings(table, paired: paired) + layerCheck, to: folder.appendingPathComponent("findings.md"))
     }
 
 /*:
@@ -114,9 +122,8 @@ struct Frontier: ParsableCommand {
         var plain = Method(.pbllm), compensated = Method(.pbllm)
         plain.compensation = false
         let methods = [("rtn", Method(.rtn)), ("gptq", Method(.gptq)), ("pbllm_plain", plain), ("pbllm_gptq", compensated)]
-        let errors = methods.map { _, m in
-            Binarization.layerErrors(Student.make(from: teacher, method: m, corpus: text, seed: 1), teacher: teacher, corpus: text)
-        }
+        let students = methods.map { _, m in Student.make(from: teacher, method: m, corpus: text, seed: 1) }
+        let errors = students.map { Binarization.layerErrors($0, teacher: teacher, corpus: text) }
         var table = CSVTable(columns: ["block", "layer"] + methods.map(\.0))
         for (i, e) in errors[0].enumerated() {
             table.append([String(e.block), e.layer] + errors.map { String(format: "%.5f", $0[i].relative) })
@@ -129,8 +136,15 @@ struct Frontier: ParsableCommand {
         var s = "\n\nLayer by layer on held-out inputs, GPTQ's output error is no larger than RTN's on "
         s += "\(gptqWins) of \(count) layers (mean relative error \(String(format: "%.4f", mean(1))) against \(String(format: "%.4f", mean(0)))), "
         s += "and PB-LLM's compensation lowers it on \(compWins) of \(count) (\(String(format: "%.4f", mean(3))) against \(String(format: "%.4f", mean(2))))"
-        s += gptqWins == count && compWins == count ? ": both do what they are built for. "
-            : ": where they do not, the layer fits the inputs of the quantized model before it, on which it was calibrated, and not the teacher's (chapter 7 measures both). "
+        if gptqWins == count && compWins == count {
+            s += ": both do what they are built for. "
+        } else {
+            // GPTQ calibrates on the quantized student's own inputs: count there too.
+            let own = students.prefix(2).map { Binarization.layerErrors($0, teacher: teacher, corpus: text, inputs: .own) }
+            let ownWins = (0..<count).filter { own[1][$0].relative <= own[0][$0].relative }.count
+            s += ". On each student's own held-out inputs (the blocks before it quantized, the kind GPTQ calibrates on), "
+            s += "GPTQ is no worse than RTN on \(ownWins) of \(count) layers; chapter 7 makes the same check for PB-LLM at every salient fraction. "
+        }
         return s + "\n"
     }
 //: {{table: layer-errors.csv}}
@@ -142,8 +156,9 @@ struct Frontier: ParsableCommand {
  attention projections) on one thread, timed interleaved in this run against
  OpenBLAS's float sgemv: sign and OneBit share the static-scale binary kernel, BinaryMoS
  adds its router and mixing, RTN and GPTQ share the 2-bit kernel. They run on
- int16 activations, the precision every perplexity above was measured with
- (chapter 2 also times int8, faster and slightly less exact). PB-LLM's packed
+ int16 activations, whose perplexity matches the float simulation the
+ students above were scored with to about 10⁻⁶ (chapter 2 also times int8,
+ faster and slightly less exact). PB-LLM's packed
  form (binary kernel plus a sparse pass) is not in this benchmark.
  */
     func speed(_ folder: URL) throws {
@@ -151,7 +166,7 @@ struct Frontier: ParsableCommand {
         defer { Threads.use(options.threads) }
         var benchmark = KernelBenchmark(rows: 4096, cols: 4096)
         benchmark.rounds = 5
-        benchmark.precisions = [.int16]    // what the students above were scored with
+        benchmark.precisions = [.int16]    // the precision that matches the float scores above
         let timings = benchmark.run().filter { $0.kernel != "binary_swift" }
         var table = CSVTable(columns: ["kernel", "methods", "milliseconds", "speedup_vs_sgemv", "weight_bytes"])
         let methods = ["sgemv": "FP (float32)", "binary": "sign, OneBit", "binarymos": "BinaryMoS E=4", "int2": "RTN, GPTQ 2-bit"]
@@ -194,7 +209,7 @@ struct Frontier: ParsableCommand {
     }
 
     /// The headline question, answered from this run's numbers.
-    func findings(_ table: CSVTable) -> String {
+    func findings(_ table: CSVTable, paired: Estimate) -> String {
         func row(_ label: String) -> (p: Double, std: Double?, compact: Double, llama: Double)? {
             guard let r = table.rows.first(where: { $0[1] == label }) else { return nil }
             return (Double(r[3])!, Double(r[4]), Double(r[5])!, Double(r[6])!)
@@ -206,7 +221,7 @@ struct Frontier: ParsableCommand {
         /// How a difference compares with the seeds' spread (nil: one run, deterministic or one seed).
         func noise(_ gap: Double, _ a: Double?, _ b: Double?) -> String {
             guard let std = [a, b].compactMap({ $0 }).max() else { return ". " }
-            return abs(gap) > 2 * std ? ", more than twice the seeds' standard deviation. " : ", within twice the seeds' standard deviation (chapter 3 compares OneBit and BinaryMoS seed by seed). "
+            return abs(gap) > 2 * std ? ", more than twice the seeds' standard deviation. " : ", within twice the seeds' standard deviation. "
         }
         var s = ""
         if let fp = row("FP16") {
@@ -214,10 +229,12 @@ struct Frontier: ParsableCommand {
             if mos.p < one.p && one.p > fp.p {
                 s += "it closes \(String(format: "%.0f", 100 * (one.p - mos.p) / (one.p - fp.p))) % of the gap between "
                 s += "OneBit and full precision (the paper: about 18 % on LLaMA-1-7B)"
-                s += noise(one.p - mos.p, one.std, mos.std)
             } else {
-                s += "it closes none of the gap between OneBit and full precision here (the paper: about 18 % on LLaMA-1-7B). "
+                s += "it closes none of the gap between OneBit and full precision here (the paper: about 18 % on LLaMA-1-7B)"
             }
+            s += paired.halfWidth.isFinite
+                ? "; seed by seed the difference is \(f(paired.mean)) [\(f(paired.low)), \(f(paired.high))], \(paired.resolved ? "resolved" : "not resolved"). "
+                : "; with one seed the difference cannot be judged. "
         }
         let twoBit = ["GPTQ 2-bit g128", "RTN 2-bit g128"].compactMap { label in row(label).map { (label, $0) } }
         for (label, two) in twoBit {

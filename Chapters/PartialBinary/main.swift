@@ -53,7 +53,8 @@ struct PartialBinary: ParsableCommand {
 /*:
  ## The sweep
 
- Each point is scored on the validation split as stored (packed). Bits per
+ Each point is scored on the validation split as stored (the float
+ simulation of its stored codes). Bits per
  weight count the sign bits of the binarized weights, one byte per salient
  weight, the salient index (one bit per weight) and four 16-bit numbers per
  row, at this model's widths.
@@ -122,7 +123,7 @@ struct PartialBinary: ParsableCommand {
                 cells += [String(format: "%.5f", mean(0)), String(format: "%.5f", mean(1)), String(counts.last!)]
                 if source == .own { meanFalls = meanFalls && mean(1) <= mean(0) }
             }
-            let layers = 7 * teacher.config.layers
+            let layers = teacher.blocks.reduce(0) { $0 + $1.linears.count }
             lowered.append((counts[0], counts[1], layers))
             table.append([CSVTable.format(r), String(layers)] + cells)
         }
@@ -135,14 +136,13 @@ struct PartialBinary: ParsableCommand {
             : "On the teacher's held-out inputs, compensation leaves some layers worse at r = \(list(shortTeacher)) (the table above). "
         s += shortOwn.isEmpty
             ? "On each student's own held-out inputs, the kind it was calibrated on, it lowers every layer's error at every fraction: "
-              + "compensation does its job, and where it raises perplexity or the error on the teacher's inputs, the cause is that "
+              + "compensation does its job; where it raises perplexity or the error on the teacher's inputs, a likely reason is that "
               + "a compensated layer fits the inputs of the quantized model before it, not the teacher's, and the model's loss is not the sum of its layers' errors. "
             : "On each student's own held-out inputs, the kind it was calibrated on, the mean error "
               + (meanFalls ? "falls at every fraction " : "does not fall at every fraction ")
               + "(\(lowered.map { "\($0.own)" }.joined(separator: ", ")) of \(lowered[0].layers) layers lowered), but not every layer's at r = \(list(shortOwn)). "
-              + "The update is greedy: each column's correction is the best one if the columns after it stay free, but they are "
-              + "then binarized too, with errors as large as the weights themselves, so with few salient weights a layer can end "
-              + "worse than without it. "
+              + "A possible reason: the update is greedy, each column's correction being the best one if the columns after it stay free, "
+              + "while they are then binarized too, with errors as large as the weights themselves. "
         return s
     }
 //: {{table: compensation-check.csv}}

@@ -42,8 +42,9 @@ struct Regime: ParsableCommand {
  from the same teacher on the same seeds. The profile's own budget and width
  reuse the expert chapter's students; the other budgets distil the run's
  teacher for longer or shorter, and the other widths train a teacher of that
- width first (four blocks, FFN three times the width, 20 tokens per
- parameter on the same stream), then distil at the profile's budget.
+ width first (the profile's depth, FFN three times the width, trained to the
+ same tokens per parameter on the same stream), then distil at the profile's
+ budget.
  */
     func run() throws {
         let settings = try options.start()
@@ -59,7 +60,7 @@ struct Regime: ParsableCommand {
         for share in shares where settings.distillSteps(fraction: share) != settings.distillSteps {
             var p = try point(teacher: teacher, profile: settings, text: text, steps: settings.distillSteps(fraction: share),
                               teacherPerplexity, csv: "regime.csv")
-            p.axis = "budget"; p.budget = share
+            p.axis = "budget"; p.budget = share; p.width = settings.model.dim
             points.append(p)
         }
         for dim in dims where dim != settings.model.dim {
@@ -68,7 +69,7 @@ struct Regime: ParsableCommand {
             let path = try widthTeacher(profile, text)
             var p = try point(teacher: path, profile: profile, text: text, steps: nil,
                               try perplexity(of: path, text, profile), csv: "regime.csv")
-            p.axis = "width"; p.width = dim
+            p.axis = "width"; p.width = dim; p.budget = settings.distillFraction
             points.append(p)
         }
         points[0].budget = settings.distillFraction; points[0].width = settings.model.dim
@@ -104,7 +105,9 @@ struct Regime: ParsableCommand {
         let one = byExperts[1] ?? [:], four = byExperts[4] ?? [:]
         let gap = one.mapValues { 100 * ($0 - teacherPerplexity) / teacherPerplexity }
         var closed: [UInt64: Double] = [:]
-        for (seed, p1) in one { if let p4 = four[seed] { closed[seed] = 100 * (p1 - p4) / (p1 - teacherPerplexity) } }
+        for (seed, p1) in one where p1 > teacherPerplexity {
+            if let p4 = four[seed] { closed[seed] = 100 * (p1 - p4) / (p1 - teacherPerplexity) }
+        }
         return Point(teacher: teacherPerplexity, onebit: Estimate(Array(one.values)), mos: Estimate(Array(four.values)),
                      gap: Estimate(Array(gap.values)), closed: Estimate(Array(closed.values)),
                      difference: pairedDifference(one, four))
@@ -161,7 +164,7 @@ struct Regime: ParsableCommand {
         let width = points.filter { $0.axis != "budget" }.sorted { $0.width < $1.width }
         var s = ""
         if let first = budget.first, let last = budget.last, budget.count > 1 {
-            s += "Along the budget, OneBit's cost falls from \(f(first.gap.mean)) % above the teacher at \(f(100 * first.budget)) % "
+            s += "Along the budget, OneBit's cost goes from \(f(first.gap.mean)) % above the teacher at \(f(100 * first.budget)) % "
             s += "of the teacher's tokens to \(f(last.gap.mean)) % at \(f(100 * last.budget)) %. "
         }
         if let first = width.first, let last = width.last, width.count > 1 {
@@ -169,9 +172,14 @@ struct Regime: ParsableCommand {
         }
         let resolved = points.filter { $0.difference.resolved && $0.difference.mean < 0 }
         let worse = points.filter { $0.difference.resolved && $0.difference.mean > 0 }
-        if resolved.isEmpty && worse.isEmpty {
+        let measured = points.filter { $0.difference.halfWidth.isFinite }
+        if measured.isEmpty {
+            s += "With one seed per point no difference between four experts and one can be judged. "
+        } else if resolved.isEmpty && worse.isEmpty {
+            let widths = measured.map(\.difference.halfWidth)
             s += "At no point is the difference between four experts and one resolved with \(options.seeds) paired seeds: "
-            s += "in this range token-adaptive scaling shows no effect larger than the seeds' noise. "
+            s += "this range shows no effect of token-adaptive scaling that these seeds could resolve, which at these points "
+            s += "means a difference in perplexity larger than \(String(format: "%.4f", widths.min()!)) to \(String(format: "%.4f", widths.max()!)). "
         } else {
             let name = { (p: Point) in p.axis == "width" ? "width \(p.width)" : p.axis == "budget" ? "budget \(f(100 * p.budget)) %"
                 : "width \(p.width), budget \(f(100 * p.budget)) %" }

@@ -31,7 +31,7 @@ public struct Method: Equatable, Codable, Sendable, CustomStringConvertible {
     }
 
     /// A seed changes the result (distillation, or calibration data); the
-    /// others (fp, sign, RTN, magnitude PB-LLM) are one deterministic function
+    /// others (fp, sign, RTN, PB-LLM by magnitude without compensation) are one deterministic function
     /// of the teacher, run once.
     public var dependsOnSeed: Bool { isTrained || needsCalibration }
 

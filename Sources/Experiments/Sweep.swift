@@ -18,7 +18,7 @@ public struct Sweep {
     public var teacher: String                  // path of the full-precision teacher
     public var method: Method                   // the settings not swept
     public var experts = [4], salientRatios = [0.1], bits = [2], groupSizes = [128]
-    public var seeds = 3
+    public var seeds = 5
     public var corpus: Corpus
     public var profile: Profile
     public var steps: Int?                      // distillation steps (default: the profile's)
@@ -63,6 +63,18 @@ public struct Sweep {
         return name + "@" + String(hash, radix: 16)
     }
     var totalSteps: Int { method.isTrained ? steps ?? profile.distillSteps : 0 }
+
+    /// The rows of `table` this sweep would make: its teacher, its distillation
+    /// steps and seeds 1…`seeds`. A table shared between chapters also holds
+    /// other budgets, older teachers and more seeds; findings use only these.
+    public func own(_ table: CSVTable) -> [[String]] {
+        let column = { (name: String) in table.columns.firstIndex(of: name)! }
+        let name = teacherName, steps = String(totalSteps)
+        return table.rows.filter { row in
+            row[column("teacher")] == name && row[column("steps")] == steps
+                && (UInt64(row[column("seed")]).map { $0 <= UInt64(max(1, seeds)) } ?? false)
+        }
+    }
 
     /// Runs the points not yet in `csv` and returns the whole table.
     @discardableResult
@@ -126,7 +138,8 @@ public struct Sweep {
         if !result.routerHistory.isEmpty { metadata["router_history"] = routerCSV(result.routerHistory) }
         try Student.save(result.student, method: method, to: file, metadata: metadata)
         let stored = try Student.load(from: file).model
-        let packedLayers = packed ? Student.pack(stored).float == 0 ? "packed" : "mixed" : "float"
+        var kernels = "float"
+        if packed { kernels = Student.pack(stored).float == 0 ? "packed" : "mixed" }
         let e = evaluate(stored, corpus: corpus, windows: windows ?? profile.evalWindows)
         let storage = Storage.model(ModelShape(stored.config), method)
         let k = keyFields(method, seed: seed, teacher: teacherName)
@@ -135,7 +148,7 @@ public struct Sweep {
             e.floorBitsPerByte.map { CSVTable.format($0, digits: 6) } ?? "",
             CSVTable.format(storage.linearBitsPerWeight, digits: 6), String(storage.bytes),
             CSVTable.format(Date().timeIntervalSince(start), digits: 4)] + Array(k.suffix(4))
-            + [String(Threads.count), packedLayers]
+            + [String(Threads.count), kernels]
     }
 
     /// The key fields of a point as the CSV writes them; settings that do not apply to the method stay empty.

@@ -80,8 +80,6 @@ public struct Profile: Sendable {
         return max(1, Int((tokens / Double(batch * model.context)).rounded(.up)))
     }
     public var teacherTokens: Int { steps * batch * model.context }
-    /// Warm-up: 3 % of the steps, as in the distillation recipe.
-    public var warmupSteps: Int { max(1, steps * 3 / 100) }
 
     /// Distillation steps for a share of the teacher's tokens (at least one).
     public func distillSteps(fraction: Double) -> Int {

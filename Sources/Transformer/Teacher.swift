@@ -9,6 +9,7 @@ public struct TeacherTraining: Codable, Sendable {
     public var corpus: String
     public var seed: UInt64
     public var parameters: Int
+    public var targetTokensPerParameter: Double   // the profile's criterion
     public var tokens: Int                 // behind the kept weights
     public var stoppedEarly: Bool
     public var lastFifthImprovement: Double?
@@ -19,9 +20,9 @@ public struct TeacherTraining: Codable, Sendable {
 
     public var tokensPerParameter: Double { Double(tokens) / Double(parameters) }
 
-    /// The criterion, as the profile states it: 20 tokens per parameter, or a
+    /// The criterion, as the profile states it: its tokens per parameter, or a
     /// text's validation loss turning up (the best weights are then kept).
-    public var meetsCriterion: Bool { stoppedEarly || tokensPerParameter >= 20 }
+    public var meetsCriterion: Bool { stoppedEarly || tokensPerParameter >= targetTokensPerParameter }
 
     /// One sentence for a report header or a log.
     public var sentence: String {
@@ -32,7 +33,7 @@ public struct TeacherTraining: Codable, Sendable {
         } else if let last = lastFifthImprovement {
             s += "; validation loss fell \(f(100 * last, 2)) % over the last fifth"
         }
-        s += meetsCriterion ? ", criterion met)" : ", below the criterion of 20 per parameter)"
+        s += meetsCriterion ? ", criterion met)" : ", below the criterion of \(String(format: "%g", targetTokensPerParameter)) per parameter)"
         s += ": validation \(f(bitsPerByte, 4)) bits/byte"
         if let floor = floorBitsPerByte { s += " against an entropy floor of \(f(floor, 4))" }
         return s
@@ -48,6 +49,7 @@ public struct TeacherTraining: Codable, Sendable {
     init(profile: Profile, corpus: Corpus, seed: UInt64, model: TransformerModel, run: TrainingRun, final: Evaluation) {
         self.profile = profile.name; self.corpus = corpus.name; self.seed = seed
         parameters = model.config.parameterCount; tokens = run.tokens
+        targetTokensPerParameter = profile.teacherTokensPerParameter
         stoppedEarly = run.stoppedEarly; lastFifthImprovement = run.lastFifthImprovement
         bitsPerByte = final.bitsPerByte; floorBitsPerByte = final.floorBitsPerByte
         seconds = run.steps.last?.seconds ?? 0; checks = run.checks

@@ -24,8 +24,8 @@ public struct TrainingRun: Sendable {
     public var steps: [StepReport]
     /// Validation bits/byte at the end of each tenth of the run.
     public var checks: [ValidationCheck]
-    /// A text's validation loss rose at a check: training stopped there and
-    /// the weights of the best check were kept.
+    /// A text's validation loss stayed above its best for two checks in a
+    /// row: training stopped there and the best check's weights were kept.
     public var stoppedEarly = false
     /// Training tokens behind the kept weights.
     public var tokens: Int
@@ -47,9 +47,13 @@ public struct TrainingRun: Sendable {
 ///
 /// The validation loss is measured at the end of each of `checks` equal
 /// parts of the run. A stream cannot be memorized, so there the checks are
-/// only recorded; on a text, a check worse than the best before it means the
-/// model has started to learn the training split by heart: training stops
-/// and the best check's weights are restored.
+/// only recorded; on a text, two checks in a row worse than the best before
+/// them mean the model has started to learn the training split by heart (one
+/// could be noise): training stops and the best check's weights are restored.
+/// The checks read the validation split that the report scores too, so on a
+/// text the teacher's stopping point is chosen on its own test data; every
+/// student is scored on the same bytes, so comparisons between them are not
+/// affected.
 public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, steps: Int? = nil,
                   seed: UInt64, checks: Int = 10, onStep: (StepReport) -> Void = { _ in }) -> TrainingRun {
     let total = steps ?? profile.steps
@@ -59,6 +63,7 @@ public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, s
     var rng = SeededGenerator(seed: seed ^ 0x5EED_BA7C_4E5)
     var run = TrainingRun(steps: [], checks: [], tokens: 0)
     var best: (bitsPerByte: Double, values: [Tensor])?
+    var worseChecks = 0
     let checkSteps: Set<Int> = checks > 0 ? Set((1...checks).map { total * $0 / checks }) : []
     let start = Date()
     for step in 0..<total {
@@ -81,11 +86,14 @@ public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, s
         run.checks.append(check)
         if corpus.streamsTraining { continue }
         if let best, check.bitsPerByte > best.bitsPerByte {
+            worseChecks += 1
+            guard worseChecks == 2 else { continue }
             for (p, kept) in zip(model.parameters, best.values) { p.value.copy(from: kept) }
             run.stoppedEarly = true
             run.tokens = run.checks.min { $0.bitsPerByte < $1.bitsPerByte }!.tokens
             break
         }
+        worseChecks = 0
         best = (check.bitsPerByte, model.parameters.map { p in
             let kept = Tensor(p.value.shape)
             kept.copy(from: p.value)

@@ -106,7 +106,7 @@ final class ModelTests: XCTestCase {
         XCTAssertLessThan(run.steps.count, 1_500)
         let best = run.checks.min { $0.bitsPerByte < $1.bitsPerByte }!
         XCTAssertEqual(run.tokens, best.tokens)
-        XCTAssertGreaterThan(run.checks.last!.bitsPerByte, best.bitsPerByte)
+        XCTAssert(run.checks.suffix(2).allSatisfy { $0.bitsPerByte > best.bitsPerByte }, "stopped before two worse checks")
         XCTAssertEqual(evaluate(model, corpus: text).bitsPerByte, best.bitsPerByte, accuracy: 1e-9)
         XCTAssertNil(run.lastFifthImprovement)
     }
