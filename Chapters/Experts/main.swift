@@ -71,14 +71,10 @@ struct Experts: ParsableCommand {
  */
     func summarize(_ table: CSVTable, counts: [Int], teacher: Evaluation, folder: URL) throws {
         let column = { (name: String) in table.columns.firstIndex(of: name)! }
-        // perplexity[E][seed]
-        var perplexity: [Int: [UInt64: Double]] = [:]
+        let perplexity = Sweep.perplexityBySeed(table.rows).filter { counts.contains($0.key) }
         var storage: [Int: (bits: String, bytes: String)] = [:]
         for row in table.rows where row[column("method")] == "mos" {
-            guard let e = Int(row[column("experts")]), counts.contains(e), let seed = UInt64(row[column("seed")]),
-                  let p = Double(row[column("perplexity")]) else { continue }
-            perplexity[e, default: [:]][seed] = p
-            storage[e] = (row[column("bits_per_weight")], row[column("model_bytes")])
+            if let e = Int(row[column("experts")]) { storage[e] = (row[column("bits_per_weight")], row[column("model_bytes")]) }
         }
         let f = { (x: Double) in String(format: "%.4f", x) }
         var summary = CSVTable(columns: ["experts", "seeds", "perplexity_mean", "perplexity_std", "ci95_low", "ci95_high",
@@ -98,12 +94,9 @@ struct Experts: ParsableCommand {
         var comparisons: [Comparison] = []
         for (base, other) in pairs {
             guard let a = perplexity[base], let b = perplexity[other] else { continue }
-            let difference = pairedDifference(a, b)
-            // Share of the gap closed, seed by seed: (p₁ − p_E) / (p₁ − p_teacher).
-            var closed: [UInt64: Double] = [:]
-            if base == 1 { for (seed, p1) in a { if let pe = b[seed], p1 > teacher.perplexity { closed[seed] = 100 * (p1 - pe) / (p1 - teacher.perplexity) } } }
-            comparisons.append(Comparison(base: base, other: other, difference: difference,
-                                          closed: closed.isEmpty ? nil : Estimate(Array(closed.values))))
+            let closed = base == 1 ? gapClosed(onebit: a, b, teacher: teacher.perplexity) : nil
+            comparisons.append(Comparison(base: base, other: other, difference: pairedDifference(a, b),
+                                          closed: closed?.count == 0 ? nil : closed))
         }
         var paired = CSVTable(columns: ["comparison", "pairs", "difference_mean", "ci95_low", "ci95_high",
                                         "gap_closed_percent", "gap_closed_ci95_low", "gap_closed_ci95_high", "verdict"])

@@ -57,13 +57,8 @@ struct Frontier: ParsableCommand {
         try speed(folder)
         try plot(folder)
         // OneBit against BinaryMoS seed by seed, as chapter 3 compares them.
-        let c = Sweep.columns
-        let bySeed = { (experts: String) in
-            Dictionary(rows.filter { $0[c.firstIndex(of: "method")!] == "mos" && $0[c.firstIndex(of: "experts")!] == experts }
-                .compactMap { r in UInt64(r[c.firstIndex(of: "seed")!]).flatMap { s in Double(r[c.firstIndex(of: "perplexity")!]).map { (s, $0) } } },
-                       uniquingKeysWith: { a, _ in a })
-        }
-        let paired = pairedDifference(bySeed("1"), bySeed("4"))
+        let bySeed = Sweep.perplexityBySeed(rows)
+        let paired = pairedDifference(bySeed[1] ?? [:], bySeed[4] ?? [:])
         try AtomicFile.write(findings(table, paired: paired) + layerCheck, to: folder.appendingPathComponent("findings.md"))
     }
 

@@ -66,7 +66,8 @@ struct Regime: ParsableCommand {
         for dim in dims where dim != settings.model.dim {
             var profile = settings
             profile.model.dim = dim; profile.model.ffnHidden = 3 * dim
-            let path = try widthTeacher(profile, text)
+            // Trained once with the profile's criterion and kept with the students.
+            let path = try options.teacher(named: "teacher-d\(dim)", profile, text)
             var p = try point(teacher: path, profile: profile, text: text, steps: nil,
                               try perplexity(of: path, text, profile), csv: "regime.csv")
             p.axis = "width"; p.width = dim; p.budget = settings.distillFraction
@@ -93,36 +94,12 @@ struct Regime: ParsableCommand {
         var sweep = Sweep(teacher: teacher, method: mos, corpus: text, profile: profile)
         sweep.experts = [1, 4]; sweep.seeds = options.seeds; sweep.jobs = options.threads; sweep.steps = steps
         let table = try sweep.run(into: options.studentFolder.appendingPathComponent(csv), log: ChapterOptions.log)
-        let column = { (name: String) in table.columns.firstIndex(of: name)! }
-        let wanted = String(steps ?? profile.distillSteps), teacherName = sweep.teacherName
-        var byExperts: [Int: [UInt64: Double]] = [:]
-        for row in table.rows where row[column("method")] == "mos" && row[column("steps")] == wanted
-            && row[column("teacher")] == teacherName {
-            guard let e = Int(row[column("experts")]), let seed = UInt64(row[column("seed")]),
-                  let p = Double(row[column("perplexity")]), seed <= UInt64(options.seeds) else { continue }
-            byExperts[e, default: [:]][seed] = p
-        }
+        let byExperts = Sweep.perplexityBySeed(sweep.own(table))
         let one = byExperts[1] ?? [:], four = byExperts[4] ?? [:]
         let gap = one.mapValues { 100 * ($0 - teacherPerplexity) / teacherPerplexity }
-        var closed: [UInt64: Double] = [:]
-        for (seed, p1) in one where p1 > teacherPerplexity {
-            if let p4 = four[seed] { closed[seed] = 100 * (p1 - p4) / (p1 - teacherPerplexity) }
-        }
         return Point(teacher: teacherPerplexity, onebit: Estimate(Array(one.values)), mos: Estimate(Array(four.values)),
-                     gap: Estimate(Array(gap.values)), closed: Estimate(Array(closed.values)),
+                     gap: Estimate(Array(gap.values)), closed: gapClosed(onebit: one, four, teacher: teacherPerplexity),
                      difference: pairedDifference(one, four))
-    }
-
-    /// A teacher of another width, trained once with the profile's criterion and kept with the students.
-    func widthTeacher(_ profile: Profile, _ text: Corpus) throws -> String {
-        let url = options.studentFolder.appendingPathComponent("teacher-d\(profile.model.dim).safetensors")
-        if FileManager.default.fileExists(atPath: url.path) { return url.path }
-        try FileManager.default.createDirectory(at: options.studentFolder, withIntermediateDirectories: true)
-        let progress = Progress(total: profile.steps, label: "teacher d=\(profile.model.dim)")
-        let record = try trainTeacher(profile: profile, corpus: text, seed: 42, to: url) { progress.update(step: $0.step) }
-        progress.finish()
-        ChapterOptions.log("teacher d=\(profile.model.dim): " + record.sentence)
-        return url.path
     }
 
     func perplexity(of teacher: String, _ text: Corpus, _ profile: Profile) throws -> Double {

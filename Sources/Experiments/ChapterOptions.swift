@@ -48,13 +48,19 @@ public struct ChapterOptions: ParsableArguments {
     /// students folder for the next run.
     public func teacherPath(_ settings: Profile, _ text: Corpus) throws -> String {
         if let teacher { return teacher }
-        let url = studentFolder.appendingPathComponent("teacher.safetensors")
+        return try self.teacher(named: "teacher", settings, text)
+    }
+
+    /// NAME.safetensors in the students folder: trained with the profile and
+    /// seed 42 when absent, and kept for the next run.
+    public func teacher(named name: String, _ settings: Profile, _ text: Corpus) throws -> String {
+        let url = studentFolder.appendingPathComponent(name + ".safetensors")
         if FileManager.default.fileExists(atPath: url.path) { return url.path }
         try FileManager.default.createDirectory(at: studentFolder, withIntermediateDirectories: true)
-        let progress = Progress(total: settings.steps, label: "teacher")
+        let progress = Progress(total: settings.steps, label: name)
         let record = try trainTeacher(profile: settings, corpus: text, seed: 42, to: url) { progress.update(step: $0.step) }
         progress.finish()
-        Self.log("teacher: " + record.sentence)
+        Self.log("\(name): " + record.sentence)
         return url.path
     }
 

@@ -42,6 +42,16 @@ public struct Estimate: Codable, Sendable, Equatable {
     public var resolved: Bool { halfWidth.isFinite && (low > 0 || high < 0) }
 }
 
+/// The share of OneBit's gap to the teacher that another setting closes, in
+/// percent, seed by seed: 100 · (p₁ − p) / (p₁ − p_teacher), over the seeds
+/// both ran where OneBit is above the teacher (elsewhere there is no gap).
+public func gapClosed(onebit: [UInt64: Double], _ other: [UInt64: Double], teacher: Double) -> Estimate {
+    Estimate(onebit.keys.sorted().compactMap { seed in
+        guard let p1 = onebit[seed], p1 > teacher, let p = other[seed] else { return nil }
+        return 100 * (p1 - p) / (p1 - teacher)
+    })
+}
+
 /// The per-seed difference `b − a` over the seeds both settings ran: the
 /// pairing removes what a seed does to both (its data order, its start), so
 /// a smaller difference can be told from noise than with unpaired means.

@@ -160,6 +160,19 @@ public struct Sweep {
                 String(seed), corpus.name, profile.name, String(totalSteps), teacherName]
     }
 
+    /// BinaryMoS rows (OneBit's being E = 1) as perplexity[E][seed], the shape
+    /// the paired comparisons take.
+    public static func perplexityBySeed(_ rows: [[String]]) -> [Int: [UInt64: Double]] {
+        let column = { (name: String) in columns.firstIndex(of: name)! }
+        var perplexity: [Int: [UInt64: Double]] = [:]
+        for row in rows where row[column("method")] == "mos" {
+            guard let e = Int(row[column("experts")]), let seed = UInt64(row[column("seed")]),
+                  let p = Double(row[column("perplexity")]) else { continue }
+            perplexity[e, default: [:]][seed] = p
+        }
+        return perplexity
+    }
+
     /// Where a point's student is kept: METHOD-SETTINGS-sSEED.safetensors.
     public static func fileName(_ m: Method, seed: UInt64) -> String {
         switch m.name {
