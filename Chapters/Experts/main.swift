@@ -35,17 +35,14 @@ struct Experts: ParsableCommand {
         }
         let text = try options.loadCorpus(settings)
         let teacherPath = try options.teacherPath(settings, text)
-        var mos = Method(.mos)
-        mos.experts = counts[0]
-        var sweep = Sweep(teacher: teacherPath, method: mos, corpus: text, profile: settings)
-        sweep.experts = counts; sweep.seeds = options.seeds; sweep.jobs = options.threads
+        var sweep = Sweep(teacher: teacherPath, methods: counts.map { Method(BinaryMoS(experts: $0)) }, corpus: text,
+                          profile: settings)
+        sweep.seeds = options.seeds; sweep.jobs = options.threads
         sweep.saveDirectory = options.studentFolder
-        let table = try sweep.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
+        let records = try sweep.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
         let reference = evaluate(try Student.load(from: URL(fileURLWithPath: teacherPath)).model, corpus: text,
                                  windows: settings.evalWindows)
-        var mine = CSVTable(columns: table.columns)
-        for row in sweep.own(table) { mine.append(row) }
-        try summarize(mine, counts: counts, teacher: reference, folder: options.folder)
+        try summarize(sweep.own(records), counts: counts, teacher: reference, folder: options.folder)
     }
 
 /*:
@@ -69,12 +66,11 @@ struct Experts: ParsableCommand {
  gap it closes. A comparison is **resolved** only when its interval
  excludes zero.
  */
-    func summarize(_ table: CSVTable, counts: [Int], teacher: Evaluation, folder: URL) throws {
-        let column = { (name: String) in table.columns.firstIndex(of: name)! }
-        let perplexity = Sweep.perplexityBySeed(table.rows).filter { counts.contains($0.key) }
-        var storage: [Int: (bits: String, bytes: String)] = [:]
-        for row in table.rows where row[column("method")] == "mos" {
-            if let e = Int(row[column("experts")]) { storage[e] = (row[column("bits_per_weight")], row[column("model_bytes")]) }
+    func summarize(_ records: [SweepRecord], counts: [Int], teacher: Evaluation, folder: URL) throws {
+        let perplexity = Sweep.perplexityBySeed(records).filter { counts.contains($0.key) }
+        var storage: [Int: (bits: Double, bytes: Int)] = [:]
+        for r in records {
+            if let mos = r.method.kind as? BinaryMoS { storage[mos.experts] = (r.bitsPerWeight, r.modelBytes) }
         }
         let f = { (x: Double) in String(format: "%.4f", x) }
         var summary = CSVTable(columns: ["experts", "seeds", "perplexity_mean", "perplexity_std", "ci95_low", "ci95_high",
@@ -84,7 +80,7 @@ struct Experts: ParsableCommand {
             let estimate = Estimate(Array(seeds.values))
             summary.append([String(e), String(estimate.count), f(estimate.mean), f(estimate.std),
                             estimate.halfWidth.isFinite ? f(estimate.low) : "", estimate.halfWidth.isFinite ? f(estimate.high) : "",
-                            storage[e]!.bits, storage[e]!.bytes])
+                            CSVTable.format(storage[e]!.bits, digits: 6), String(storage[e]!.bytes)])
         }
         try summary.write(to: folder.appendingPathComponent("experts-summary.csv"))
 

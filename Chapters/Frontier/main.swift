@@ -41,25 +41,22 @@ struct Frontier: ParsableCommand {
         let text = try options.loadCorpus(settings)
         let teacher = try options.teacherPath(settings, text)
         let log = ChapterOptions.log
-        var mos = Method(.mos)
-        var trained = Sweep(teacher: teacher, method: mos, corpus: text, profile: settings)
-        trained.experts = [1, 4]; trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
-        var rows = trained.own(try trained.run(into: studentFolder.appendingPathComponent("experts.csv"), log: log))
-        mos.experts = 4
-        for name in [Method.Name.fp, .sign, .pbllm, .rtn, .gptq] {
-            var sweep = Sweep(teacher: teacher, method: Method(name), corpus: text, profile: settings)
-            sweep.seeds = seeds; sweep.jobs = threads
-            rows += sweep.own(try sweep.run(into: studentFolder.appendingPathComponent("post-training.csv"), log: log))
-                .filter { $0[0] == name.rawValue }
-        }
-        let table = try summarize(rows, folder)
+        var trained = Sweep(teacher: teacher, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text,
+                            profile: settings)
+        trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
+        var records = trained.own(try trained.run(into: studentFolder.appendingPathComponent("experts.csv"), log: log))
+        let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), RoundToNearest(), GPTQ()]
+        var sweep = Sweep(teacher: teacher, methods: postTraining.map(Method.init), corpus: text, profile: settings)
+        sweep.seeds = seeds; sweep.jobs = threads
+        records += sweep.own(try sweep.run(into: studentFolder.appendingPathComponent("post-training.csv"), log: log))
+        let rows = try summarize(records, folder)
         let layerCheck = try layerErrors(teacher: teacher, text: text, folder)
         try speed(folder)
         try plot(folder)
         // OneBit against BinaryMoS seed by seed, as chapter 3 compares them.
-        let bySeed = Sweep.perplexityBySeed(rows)
+        let bySeed = Sweep.perplexityBySeed(records)
         let paired = pairedDifference(bySeed[1] ?? [:], bySeed[4] ?? [:])
-        try AtomicFile.write(findings(table, paired: paired) + layerCheck, to: folder.appendingPathComponent("findings.md"))
+        try AtomicFile.write(findings(rows, paired: paired) + layerCheck, to: folder.appendingPathComponent("findings.md"))
     }
 
 /*:
@@ -73,31 +70,38 @@ struct Frontier: ParsableCommand {
  method would store LLaMA-1-7B** (`bits_llama7b`), whose layers are 4096 and
  11008 wide. The perplexity is of course only measured on the compact model.
  */
-    func summarize(_ rows: [[String]], _ folder: URL) throws -> CSVTable {
-        let c = Sweep.columns
-        let index = { (name: String) in c.firstIndex(of: name)! }
+    /// One method's line of the frontier.
+    struct Row {
+        var label: String, method: Method
+        var seeds: Int, mean: Double, std: Double?     // std: nil for a method run once
+        var bitsCompact: Double, bitsLlama: Double
+    }
+
+    func summarize(_ records: [SweepRecord], _ folder: URL) throws -> [Row] {
+        let llama = ModelShape.named["llama-1-7b"]!
+        // OneBit's students are the expert sweep's E = 1 (the same layer and recipe).
+        let entries: [(label: String, sweep: any BinarizationMethod, stored: any BinarizationMethod)] = [
+            ("FP16", FullPrecision(), FullPrecision()), ("sign", SignWithScale(), SignWithScale()),
+            ("OneBit", BinaryMoS(experts: 1), OneBit()), ("BinaryMoS E=4", BinaryMoS(experts: 4), BinaryMoS(experts: 4)),
+            ("PB-LLM 10%", PBLLM(), PBLLM()), ("RTN 2-bit g128", RoundToNearest(), RoundToNearest()),
+            ("GPTQ 2-bit g128", GPTQ(), GPTQ())]
+        var rows: [Row] = []
+        for entry in entries {
+            let picked = records.filter { $0.method == Method(entry.sweep) }
+            guard let first = picked.first else { continue }
+            let (mean, std) = meanAndDeviation(picked.map(\.perplexity))
+            rows.append(Row(label: entry.label, method: Method(entry.stored), seeds: picked.count, mean: mean,
+                            std: picked.count > 1 ? std : nil, bitsCompact: first.bitsPerWeight,
+                            bitsLlama: Storage.model(llama, Method(entry.stored)).linearBitsPerWeight))
+        }
         var table = CSVTable(columns: ["method", "label", "seeds", "perplexity_mean", "perplexity_std",
                                        "bits_compact", "bits_llama7b"])
-        let llama = ModelShape.named["llama-1-7b"]!
-        let labels: [(key: String, experts: String, label: String, method: Method)] = {
-            var mos = Method(.mos); mos.experts = 4
-            return [("fp", "", "FP16", Method(.fp)), ("sign", "", "sign", Method(.sign)),
-                    ("mos", "1", "OneBit", Method(.onebit)), ("mos", "4", "BinaryMoS E=4", mos),
-                    ("pbllm", "", "PB-LLM 10%", Method(.pbllm)), ("rtn", "", "RTN 2-bit g128", Method(.rtn)),
-                    ("gptq", "", "GPTQ 2-bit g128", Method(.gptq))]
-        }()
-        for entry in labels {
-            let picked = rows.filter { $0[index("method")] == entry.key && (entry.experts.isEmpty || $0[index("experts")] == entry.experts) }
-            guard !picked.isEmpty else { continue }
-            let p = picked.compactMap { Double($0[index("perplexity")]) }
-            let (mean, std) = meanAndDeviation(p)
-            // A method no seed changes ran once: no spread to show.
-            table.append([entry.key, entry.label, p.count, String(format: "%.4f", mean), p.count > 1 ? String(format: "%.4f", std) : "",
-                          picked[0][index("bits_per_weight")],
-                          String(format: "%.4f", Storage.model(llama, entry.method).linearBitsPerWeight)])
+        for r in rows {
+            table.append([r.method.name, r.label, r.seeds, String(format: "%.4f", r.mean), r.std.map { String(format: "%.4f", $0) } ?? "",
+                          CSVTable.format(r.bitsCompact, digits: 6), String(format: "%.4f", r.bitsLlama)])
         }
         try table.write(to: folder.appendingPathComponent("frontier.csv"))
-        return table
+        return rows
     }
 //: {{table: frontier.csv}}
 
@@ -114,9 +118,8 @@ struct Frontier: ParsableCommand {
  */
     func layerErrors(teacher path: String, text: Corpus, _ folder: URL) throws -> String {
         let teacher = try Student.load(from: URL(fileURLWithPath: path)).model
-        var plain = Method(.pbllm), compensated = Method(.pbllm)
-        plain.compensation = false
-        let methods = [("rtn", Method(.rtn)), ("gptq", Method(.gptq)), ("pbllm_plain", plain), ("pbllm_gptq", compensated)]
+        let plain = Method(PBLLM(salient: 0.1, compensation: false)), compensated = Method(PBLLM(salient: 0.1))
+        let methods = [("rtn", Method(RoundToNearest())), ("gptq", Method(GPTQ())), ("pbllm_plain", plain), ("pbllm_gptq", compensated)]
         let students = methods.map { _, m in Student.make(from: teacher, method: m, corpus: text, seed: 1) }
         let errors = students.map { Binarization.layerErrors($0, teacher: teacher, corpus: text) }
         var table = CSVTable(columns: ["block", "layer"] + methods.map(\.0))
@@ -204,10 +207,9 @@ struct Frontier: ParsableCommand {
     }
 
     /// The headline question, answered from this run's numbers.
-    func findings(_ table: CSVTable, paired: Estimate) -> String {
+    func findings(_ rows: [Row], paired: Estimate) -> String {
         func row(_ label: String) -> (p: Double, std: Double?, compact: Double, llama: Double)? {
-            guard let r = table.rows.first(where: { $0[1] == label }) else { return nil }
-            return (Double(r[3])!, Double(r[4]), Double(r[5])!, Double(r[6])!)
+            rows.first { $0.label == label }.map { ($0.mean, $0.std, $0.bitsCompact, $0.bitsLlama) }
         }
         guard let mos = row("BinaryMoS E=4"), let one = row("OneBit") else { return "Not enough students to compare.\n" }
         let f = { (x: Double) in String(format: "%.4f", x) }     // perplexity

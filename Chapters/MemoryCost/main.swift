@@ -55,15 +55,14 @@ struct MemoryCost: ParsableCommand {
  the compression against FP16.
  */
     static let methods: [(label: String, method: Method, scaleBits: Int)] = {
-        var list: [(String, Method, Int)] = [("FP16", Method(.fp), 16), ("2-bit g128", Method(.rtn), 16)]
-        var pb = Method(.pbllm); pb.salientRatio = 0.1
-        list.append(("PB-LLM 10%", pb, 16))
-        list.append(("OneBit", Method(.onebit), 16))
+        var list: [(String, Method, Int)] = [("FP16", Method(FullPrecision()), 16), ("2-bit g128", Method(RoundToNearest()), 16)]
+        list.append(("PB-LLM 10%", Method(PBLLM(salient: 0.1)), 16))
+        list.append(("OneBit", Method(OneBit()), 16))
         for e in [1, 2, 4, 8] {
-            var m = Method(.mos); m.experts = e
+            let m = Method(BinaryMoS(experts: e))
             list.append(("BinaryMoS E=\(e)", m, 16))
         }
-        var mos = Method(.mos); mos.experts = 4
+        let mos = Method(BinaryMoS(experts: 4))
         list.append(("BinaryMoS E=4, 32-bit scales", mos, 32))
         return list
     }()
@@ -76,16 +75,16 @@ struct MemoryCost: ParsableCommand {
             for name in names {
                 let shape = ModelShape.named[name]!
                 let st = Storage.model(shape, method, scaleBits: scaleBits)
-                let fp16 = Storage.model(shape, Method(.fp))
+                let fp16 = Storage.model(shape, Method(FullPrecision()))
                 row += [String(format: "%.3f", Double(st.bytes) / 1e9), String(format: "%.2f", Double(fp16.bits) / Double(st.bits))]
             }
             table.append(row)
-            if method.name == .pbllm {
+            if method.kind is PBLLM {
                 // The same model with its salient weights found some other way: no index stored.
                 var row: [CustomStringConvertible] = ["PB-LLM 10%, index not stored"]
                 for name in names {
                     let shape = ModelShape.named[name]!
-                    let st = Storage.model(shape, method), fp16 = Storage.model(shape, Method(.fp))
+                    let st = Storage.model(shape, method), fp16 = Storage.model(shape, Method(FullPrecision()))
                     let bits = st.bits - st.parts["salient index"]!
                     row += [String(format: "%.3f", Double(bits) / 8e9), String(format: "%.2f", Double(fp16.bits) / Double(bits))]
                 }
@@ -105,12 +104,12 @@ struct MemoryCost: ParsableCommand {
 //: {{include: reconciliation.md}}
     func reconciliation() -> String {
         let shape = ModelShape.named["llama-1-13b"]!
-        var mos = Method(.mos); mos.experts = 4
-        let fp16 = Double(Storage.model(shape, Method(.fp)).bytes) / 1e9
+        let mos = Method(BinaryMoS(experts: 4))
+        let fp16 = Double(Storage.model(shape, Method(FullPrecision())).bytes) / 1e9
         let sixteen = Double(Storage.model(shape, mos).bytes) / 1e9
         let thirtyTwo = Double(Storage.model(shape, mos, scaleBits: 32).bytes) / 1e9
         let seven = ModelShape.named["llama-1-7b"]!
-        let sevenRatio = Double(Storage.model(seven, Method(.fp)).bits) / Double(Storage.model(seven, mos, scaleBits: 32).bits)
+        let sevenRatio = Double(Storage.model(seven, Method(FullPrecision())).bits) / Double(Storage.model(seven, mos, scaleBits: 32).bits)
         let f = { (x: Double) in String(format: "%.3f", x) }
         return """
             LLaMA-1-13B has \(shape.parameters) parameters, so FP16 takes **\(f(fp16)) GB**, not 26.20. \
@@ -138,7 +137,7 @@ struct MemoryCost: ParsableCommand {
         var table = CSVTable(columns: ["method", "computed_bytes", "file_bytes", "header_bytes", "data_bytes",
                                        "bits_per_weight", "compression_vs_fp16"])
         let shape = ModelShape(model.config)
-        let fp16 = Storage.model(shape, Method(.fp))
+        let fp16 = Storage.model(shape, Method(FullPrecision()))
         for (label, method, scaleBits) in Self.methods where scaleBits == 16 {
             let student = Student.make(from: model, method: method, corpus: text, seed: 1, calibrationWindows: 8)
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("memory-\(UUID()).safetensors")
@@ -151,8 +150,8 @@ struct MemoryCost: ParsableCommand {
                           String(format: "%.3f", st.linearBitsPerWeight), String(format: "%.2f", Double(fp16.bits) / Double(st.bits))])
         }
         try table.write(to: folder.appendingPathComponent("compact-memory.csv"))
-        var mos = Method(.mos); mos.experts = 4
-        let oneBit = Storage.model(shape, Method(.onebit)).linearBitsPerWeight, four = Storage.model(shape, mos).linearBitsPerWeight
+        let mos = Method(BinaryMoS(experts: 4))
+        let oneBit = Storage.model(shape, Method(OneBit())).linearBitsPerWeight, four = Storage.model(shape, mos).linearBitsPerWeight
         let extra = four - 1
         try AtomicFile.write("In this model (layers \(model.config.dim) to \(model.config.ffnHidden) wide) BinaryMoS with four "
                              + "experts costs \(String(format: "%.3f", four)) bits per weight of the block layers against OneBit's "
@@ -180,7 +179,7 @@ struct MemoryCost: ParsableCommand {
  {{figure: width.svg}}
  */
     func widthPlot(_ folder: URL) throws {
-        let chosen = Self.methods.filter { $0.scaleBits == 16 && $0.method.name != .fp }
+        let chosen = Self.methods.filter { $0.scaleBits == 16 && !($0.method.kind is FullPrecision) }
         var table = CSVTable(columns: ["width"] + chosen.map(\.label))
         var w = 32
         while w <= 16_384 {

@@ -35,19 +35,17 @@ struct PartialBinary: ParsableCommand {
         }
         let text = try options.loadCorpus(settings)
         let teacher = try options.teacherPath(settings, text)
-        var rows: [[String]] = []
-        for saliency in Method.Saliency.allCases {
-            for compensation in [false, true] {
-                var method = Method(.pbllm)
-                method.saliency = saliency; method.compensation = compensation
-                var sweep = Sweep(teacher: teacher, method: method, corpus: text, profile: settings)
-                sweep.salientRatios = ratios; sweep.seeds = options.seeds; sweep.jobs = options.threads
-                rows += try sweep.run(into: options.studentFolder.appendingPathComponent("partial-binary.csv"),
-                                      log: ChapterOptions.log).rows
+        let methods = PBLLM.Saliency.allCases.flatMap { saliency in
+            [false, true].flatMap { compensation in
+                ratios.map { Method(PBLLM(salient: $0, saliency: saliency, compensation: compensation)) }
             }
         }
+        var sweep = Sweep(teacher: teacher, methods: methods, corpus: text, profile: settings)
+        sweep.seeds = options.seeds; sweep.jobs = options.threads
+        let records = sweep.own(try sweep.run(into: options.studentFolder.appendingPathComponent("partial-binary.csv"),
+                                              log: ChapterOptions.log))
         let check = try compensationCheck(teacher: teacher, text: text, ratios: ratios)
-        try summarize(rows, ratios: ratios, check: check, options.folder)
+        try summarize(records, ratios: ratios, check: check, options.folder)
     }
 
 /*:
@@ -59,20 +57,19 @@ struct PartialBinary: ParsableCommand {
  weight, the salient index (one bit per weight) and four 16-bit numbers per
  row, at this model's widths.
  */
-    func summarize(_ rows: [[String]], ratios: [Double], check: String, _ folder: URL) throws {
-        let c = Sweep.columns
-        let index = { (name: String) in c.firstIndex(of: name)! }
-        let variants = [("magnitude", "false"), ("magnitude", "true"), ("hessian", "false"), ("hessian", "true")]
-        var table = CSVTable(columns: ["salient", "bits_per_weight"] + variants.map { "\($0.0)\($0.1 == "true" ? "+gptq" : "")" })
+    func summarize(_ records: [SweepRecord], ratios: [Double], check: String, _ folder: URL) throws {
+        let variants: [(PBLLM.Saliency, Bool)] = [(.magnitude, false), (.magnitude, true), (.hessian, false), (.hessian, true)]
+        var table = CSVTable(columns: ["salient", "bits_per_weight"] + variants.map { "\($0.0.rawValue)\($0.1 ? "+gptq" : "")" })
         for r in ratios {
-            let atRatio = rows.filter { Double($0[index("salient")]) == r }
-            guard let bits = atRatio.first?[index("bits_per_weight")] else { continue }
+            let atRatio = records.compactMap { record in
+                (record.method.kind as? PBLLM).flatMap { $0.salientRatio == r ? (method: $0, record: record) : nil }
+            }
+            guard let bits = atRatio.first?.record.bitsPerWeight else { continue }
             let cells = variants.map { v -> String in
-                let p = atRatio.filter { $0[index("saliency")] == v.0 && $0[index("compensation")] == v.1 }
-                    .compactMap { Double($0[index("perplexity")]) }
+                let p = atRatio.filter { $0.method.saliency == v.0 && $0.method.compensation == v.1 }.map(\.record.perplexity)
                 return p.isEmpty ? "" : String(format: "%.4f", p.reduce(0, +) / Double(p.count))
             }
-            table.append([CSVTable.format(r), bits] + cells)
+            table.append([CSVTable.format(r), CSVTable.format(bits, digits: 6)] + cells)
         }
         try table.write(to: folder.appendingPathComponent("partial-binary.csv"))
         try AtomicFile.write("""
@@ -111,9 +108,7 @@ struct PartialBinary: ParsableCommand {
         var meanFalls = true          // on the students' own inputs, at every fraction
         for r in ratios {
             let students = [false, true].map { compensation -> TransformerModel in
-                var m = Method(.pbllm)
-                m.salientRatio = r; m.compensation = compensation
-                return Student.make(from: teacher, method: m, corpus: text, seed: 1)
+                Student.make(from: teacher, method: Method(PBLLM(salient: r, compensation: compensation)), corpus: text, seed: 1)
             }
             var cells: [String] = [], counts: [Int] = []
             for source in [LayerInputs.teacher, .own] {

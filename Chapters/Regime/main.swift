@@ -89,12 +89,10 @@ struct Regime: ParsableCommand {
     /// OneBit and BinaryMoS E=4 from one teacher, over the seeds, compared seed by seed.
     func point(teacher: String, profile: Profile, text: Corpus, steps: Int?, _ teacherPerplexity: Double,
                csv: String) throws -> Point {
-        var mos = Method(.mos)
-        mos.experts = 4
-        var sweep = Sweep(teacher: teacher, method: mos, corpus: text, profile: profile)
-        sweep.experts = [1, 4]; sweep.seeds = options.seeds; sweep.jobs = options.threads; sweep.steps = steps
-        let table = try sweep.run(into: options.studentFolder.appendingPathComponent(csv), log: ChapterOptions.log)
-        let byExperts = Sweep.perplexityBySeed(sweep.own(table))
+        var sweep = Sweep(teacher: teacher, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text, profile: profile)
+        sweep.seeds = options.seeds; sweep.jobs = options.threads; sweep.steps = steps
+        let records = try sweep.run(into: options.studentFolder.appendingPathComponent(csv), log: ChapterOptions.log)
+        let byExperts = Sweep.perplexityBySeed(sweep.own(records))
         let one = byExperts[1] ?? [:], four = byExperts[4] ?? [:]
         let gap = one.mapValues { 100 * ($0 - teacherPerplexity) / teacherPerplexity }
         return Point(teacher: teacherPerplexity, onebit: Estimate(Array(one.values)), mos: Estimate(Array(four.values)),

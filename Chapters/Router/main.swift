@@ -37,17 +37,15 @@ struct Router: ParsableCommand {
 
     /// The sweep's student with `experts` experts and seed 1, binarized here if the sweep has not run.
     func student(experts: Int, _ settings: Profile, _ text: Corpus, _ folder: URL) throws
-        -> (model: TransformerModel, metadata: [String: String]) {
-        var method = Method(.mos)
-        method.experts = experts
+        -> (model: TransformerModel, history: RouterHistory?) {
+        let method = Method(BinaryMoS(experts: experts))
         let file = folder.appendingPathComponent(Sweep.fileName(method, seed: 1))
         if !FileManager.default.fileExists(atPath: file.path) {
-            var sweep = Sweep(teacher: try options.teacherPath(settings, text), method: method, corpus: text, profile: settings)
-            sweep.experts = [experts]; sweep.seeds = 1; sweep.saveDirectory = folder
+            var sweep = Sweep(teacher: try options.teacherPath(settings, text), methods: [method], corpus: text, profile: settings)
+            sweep.seeds = 1; sweep.saveDirectory = folder
             try sweep.run(into: folder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
         }
-        let (model, _, metadata) = try Student.load(from: file)
-        return (model, metadata)
+        return (try Student.load(from: file).model, try RouterHistory(Safetensors.read(from: file)))
     }
 
 /*:
@@ -63,8 +61,8 @@ struct Router: ParsableCommand {
  between the register and the router's favourite expert, in bits (at most
  log₂ 4 = 2).
  */
-    func study(_ mos: (model: TransformerModel, metadata: [String: String]),
-               _ oneBit: (model: TransformerModel, metadata: [String: String]), _ text: Corpus, _ folder: URL) throws {
+    func study(_ mos: (model: TransformerModel, history: RouterHistory?),
+               _ oneBit: (model: TransformerModel, history: RouterHistory?), _ text: Corpus, _ folder: URL) throws {
         let model = mos.model, E = 4, length = model.config.context
         let starts = text.validationWindows(length: length, limit: windows)
         let (inputs, targets) = text.windows(at: starts, length: length)
@@ -96,7 +94,7 @@ struct Router: ParsableCommand {
             }
         }
         try table.write(to: folder.appendingPathComponent("router-layers.csv"))
-        try trainingHistory(mos.metadata["router_history"], folder)
+        try trainingHistory(mos.history, folder)
         // The paper looks at the output projection of a middle block; we add the most decided layer.
         let middle = layers.first { $0.block == model.config.layers / 2 && $0.name == "o" }!
         let decided = layers.min { $0.entropy < $1.entropy }!
@@ -122,15 +120,13 @@ struct Router: ParsableCommand {
 
  {{figure: entropy-training.svg}}
  */
-    func trainingHistory(_ csv: String?, _ folder: URL) throws {
-        guard let csv, let history = try? CSVTable.parse(csv) else { return }
-        let step = history.column("step")!.compactMap(Int.init), layer = history.column("layer")!
-        let entropy = history.column("entropy")!.compactMap(Double.init)
-        let names = ["q", "k", "v", "o", "gate", "up", "down"]
+    func trainingHistory(_ history: RouterHistory?, _ folder: URL) throws {
+        guard let snapshots = history?.snapshots else { return }
+        let names = Block.linearNames
         var table = CSVTable(columns: ["step"] + names)
-        for s in Array(Set(step)).sorted() {
+        for s in Set(snapshots.map(\.step)).sorted() {
             let row = names.map { n -> String in
-                let values = step.indices.filter { step[$0] == s && layer[$0] == n }.map { entropy[$0] }
+                let values = snapshots.filter { $0.step == s && $0.layer == n }.map(\.normalizedEntropy)
                 return String(format: "%.4f", values.reduce(0, +) / Double(max(values.count, 1)))
             }
             table.append([s] + row)

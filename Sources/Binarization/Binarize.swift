@@ -8,7 +8,7 @@ public struct Binarized {
     public var student: TransformerModel
     public var method: Method
     public var distillation: [DistillationStep]   // empty for post-training methods
-    public var routerHistory: [RouterSnapshot]    // gate statistics during training (BinaryMoS only)
+    public var routerHistory: RouterHistory?      // gate statistics during training (BinaryMoS only)
     public var seconds: Double
 }
 
@@ -27,14 +27,17 @@ public func binarize(_ teacher: TransformerModel, method: Method, corpus: Corpus
         let total = steps ?? profile.distillSteps
         let probe = RouterProbe(corpus: corpus, length: student.config.context)
         let every = max(1, total / max(1, snapshots))
-        if method.expertCount > 1 { snapshotsTaken += probe.snapshot(student, step: 0) }
+        // Gate statistics where there are gates (BinaryMoS with more than one expert).
+        let routed = student.blocks.contains { $0.linears.contains { ($0.layer as? MixtureOfScalesLinear)?.router != nil } }
+        if routed { snapshotsTaken += probe.snapshot(student, step: 0) }
         history = distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: total, seed: seed) { r in
             onStep(r)
-            if method.expertCount > 1 && (r.step % every == 0 || r.step == total) {
+            if routed && (r.step % every == 0 || r.step == total) {
                 snapshotsTaken += probe.snapshot(student, step: r.step)
             }
         }
     }
-    return Binarized(student: student, method: method, distillation: history, routerHistory: snapshotsTaken,
+    return Binarized(student: student, method: method, distillation: history,
+                     routerHistory: snapshotsTaken.isEmpty ? nil : RouterHistory(snapshotsTaken),
                      seconds: Date().timeIntervalSince(start))
 }

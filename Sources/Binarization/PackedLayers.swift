@@ -6,7 +6,7 @@ import Transformer
 // Kernels module. Forward only.
 
 /// A binary layer (sign, OneBit, BinaryMoS) on packed sign bits.
-public final class PackedBinaryLinear: LinearLayer {
+public final class PackedBinaryLinear: PackedLayer {
     public let kernel: PackedMixtureOfScales
     public let precision: ActivationPrecision
     private var scratch: PackedMixtureOfScales.Scratch?
@@ -17,6 +17,8 @@ public final class PackedBinaryLinear: LinearLayer {
     public init(_ kernel: PackedMixtureOfScales, precision: ActivationPrecision) {
         self.kernel = kernel; self.precision = precision
     }
+
+    public var byteCount: Int { kernel.byteCount }
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
         if (scratch?.tokens ?? 0) < rows { scratch = .init(tokens: rows, layer: kernel, precision: precision) }
@@ -30,7 +32,7 @@ public final class PackedBinaryLinear: LinearLayer {
 }
 
 /// A 2-bit group-quantized layer on packed codes.
-public final class PackedInt2Linear: LinearLayer {
+public final class PackedInt2Linear: PackedLayer {
     public let codes: PackedCodes2
     public let precision: ActivationPrecision
     private var scratch: Int8Activations?
@@ -39,6 +41,8 @@ public final class PackedInt2Linear: LinearLayer {
     public var parameters: [Parameter] { [] }
 
     public init(_ codes: PackedCodes2, precision: ActivationPrecision) { self.codes = codes; self.precision = precision }
+
+    public var byteCount: Int { codes.byteCount }
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
         if (scratch?.tokens ?? 0) < rows {
@@ -62,7 +66,7 @@ public final class PackedInt2Linear: LinearLayer {
 /// and, per salient weight, its column (32 bits) and the correction (32 bits),
 /// which is more than the stored form (a bitmap and 8-bit codes); its
 /// `byteCount` says how much.
-public final class PackedPartialBinaryLinear: LinearLayer {
+public final class PackedPartialBinaryLinear: PackedLayer {
     public let signs: PackedSigns
     public let mean: [Float], alpha: [Float]
     let rowStarts: [Int], columns: [Int32], corrections: [Float]
@@ -124,6 +128,20 @@ public final class PackedPartialBinaryLinear: LinearLayer {
     }
 }
 
+extension GroupCode {
+    /// 2-bit codes whose layer width and group are whole 64-column blocks;
+    /// the kernel's int32 group sums hold up to 16,384 columns of 16-bit activations.
+    public func packed(precision: ActivationPrecision) -> LinearLayer? {
+        guard bits == 2 && cols % 64 == 0 && groupSize % 64 == 0 && groupSize <= 16384 else { return nil }
+        return PackedInt2Linear(PackedCodes2(codes: codes, scales: scales, zeros: zeros, rows: rows, cols: cols,
+                                             groupSize: groupSize), precision: precision)
+    }
+}
+
+extension PartialBinaryCode {
+    public func packed(precision: ActivationPrecision) -> LinearLayer? { PackedPartialBinaryLinear(self, precision: precision) }
+}
+
 extension Student {
     /// Replaces every layer that has a packed kernel by it: sign, OneBit and
     /// BinaryMoS layers, PB-LLM, and 2-bit group quantization whose layer
@@ -136,7 +154,9 @@ extension Student {
         var packed = 0, unpacked = 0
         for block in model.blocks {
             for (name, layer) in block.linears {
-                if let replacement = packedLayer(layer, precision: precision) {
+                if layer is PackedLayer {
+                    packed += 1
+                } else if let replacement = (layer as? StoredLayer)?.packed(precision: precision) {
                     block.replace(name, with: replacement)
                     packed += 1
                 } else {
@@ -147,46 +167,11 @@ extension Student {
         return (packed, unpacked)
     }
 
-    static func packedLayer(_ layer: LinearLayer, precision: ActivationPrecision) -> LinearLayer? {
-        switch layer {
-        case let b as MixtureOfScalesLinear:
-            let signs = PackedSigns(b.latent.value.pointer, rows: b.outFeatures, cols: b.inFeatures)
-            return PackedBinaryLinear(PackedMixtureOfScales(
-                signs: signs, experts: b.experts, router: b.router?.value.array, inputScale: b.inputScale.value.array,
-                outputScale: b.outputScale.value.array), precision: precision)
-        case let q as QuantizedLinear:
-            switch q.code {
-            case let sign as SignCode:
-                let w = unpackSigns(sign.signs, count: sign.rows * sign.cols)
-                let bits = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: sign.rows, cols: sign.cols) }
-                return PackedBinaryLinear(PackedMixtureOfScales(signs: bits, experts: 1, router: nil, inputScale: nil,
-                                                                outputScale: sign.scales), precision: precision)
-            // The kernel's int32 group sums hold up to 16,384 columns of 16-bit activations.
-            case let group as GroupCode where group.bits == 2 && group.cols % 64 == 0 && group.groupSize % 64 == 0
-                                              && group.groupSize <= 16384:
-                return PackedInt2Linear(PackedCodes2(codes: group.codes, scales: group.scales, zeros: group.zeros,
-                                                     rows: group.rows, cols: group.cols, groupSize: group.groupSize),
-                                        precision: precision)
-            case let partial as PartialBinaryCode:
-                return PackedPartialBinaryLinear(partial, precision: precision)
-            default:
-                return nil
-            }
-        default:
-            return nil
-        }
-    }
-
     /// Bytes the linear layers occupy in memory as the model now holds them
     /// (packed layers as packed, float layers at 4 bytes per weight).
     public static func linearBytesInMemory(_ model: TransformerModel) -> Int {
         model.blocks.flatMap(\.linears).reduce(0) { total, entry in
-            switch entry.layer {
-            case let b as PackedBinaryLinear: return total + b.kernel.byteCount
-            case let c as PackedInt2Linear: return total + c.codes.byteCount
-            case let p as PackedPartialBinaryLinear: return total + p.byteCount
-            default: return total + 4 * entry.layer.inFeatures * entry.layer.outFeatures
-            }
+            total + ((entry.layer as? PackedLayer)?.byteCount ?? 4 * entry.layer.inFeatures * entry.layer.outFeatures)
         }
     }
 }

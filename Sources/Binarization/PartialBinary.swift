@@ -25,7 +25,7 @@ public struct PartialBinaryCode: WeightCode {
 
     /// Partial binarization of W [rows, cols]. `hessian` is needed for Hessian
     /// saliency and for error compensation.
-    public init(_ weight: ConstFloatPointer, rows: Int, cols: Int, ratio: Double, saliency: Method.Saliency,
+    public init(_ weight: ConstFloatPointer, rows: Int, cols: Int, ratio: Double, saliency: PBLLM.Saliency,
                 hessian: InverseHessian?, compensation: Bool) {
         let w = Array(UnsafeBufferPointer(start: weight, count: rows * cols))
         // The salient set: the k largest saliencies (ties broken by position, so it is reproducible).

@@ -10,12 +10,14 @@ public protocol WeightCode {
     func dequantized() -> [Float]
     /// The stored tensors, named under `prefix` (e.g. "layers.0.q.").
     func tensors(prefix: String) -> [(name: String, entry: Safetensors.Entry)]
+    /// The code on the packed kernels, or nil where they do not take it.
+    func packed(precision: ActivationPrecision) -> LinearLayer?
 }
 
 /// A frozen layer whose weight is a `WeightCode`. Forward multiplies by the
 /// dequantized weight (the float simulation of the code); backward only
 /// passes gradients to the input.
-public final class QuantizedLinear: LinearLayer {
+public final class QuantizedLinear: StoredLayer {
     public let code: WeightCode
     public let weight: Tensor            // dequantized [n, m]
     public var inFeatures: Int { code.cols }
@@ -36,6 +38,9 @@ public final class QuantizedLinear: LinearLayer {
         matmulBackwardInput(dx, dy, weight.pointer, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures,
                             accumulate: accumulate)
     }
+
+    public func tensors(prefix: String) -> [(name: String, entry: Safetensors.Entry)] { code.tensors(prefix: prefix) }
+    public func packed(precision: ActivationPrecision) -> LinearLayer? { code.packed(precision: precision) }
 }
 
 /// The sign method's code: W ≈ α_r · sign(W) with α_r = mean|W| of row r.
@@ -61,6 +66,12 @@ public struct SignCode: WeightCode {
 
     public func tensors(prefix: String) -> [(name: String, entry: Safetensors.Entry)] {
         [(prefix + "signs", .bytes(signs)), (prefix + "scale", .halves(scales, shape: [rows]))]
+    }
+
+    /// The one-expert binary layer without input scales.
+    public func packed(precision: ActivationPrecision) -> LinearLayer? {
+        PackedBinaryLinear(PackedMixtureOfScales(signs: PackedSigns(stored: signs, rows: rows, cols: cols), experts: 1,
+                                                 router: nil, inputScale: nil, outputScale: scales), precision: precision)
     }
 
     public static func load(_ file: Safetensors, prefix: String, rows: Int, cols: Int) throws -> SignCode {

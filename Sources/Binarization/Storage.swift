@@ -33,24 +33,7 @@ public struct Storage: Equatable, Sendable {
                               scaleBits s: Int = 16, fullPrecisionBits: Int = 16) -> Storage {
         var st = Storage()
         st.linearWeights = n * m
-        let w = n * m
-        switch method.name {
-        case .fp:
-            st.parts["weights"] = fullPrecisionBits * w
-        case .sign:
-            st.parts = ["signs": w, "scales": s * n]
-        case .onebit, .mos:
-            let e = method.expertCount
-            st.parts = ["signs": w, "scales": s * e * (m + n)]
-            if e > 1 { st.parts["router"] = s * e * m }
-        case .pbllm:
-            let k = PartialBinaryCode.salientCount(rows: n, cols: m, ratio: method.salientRatio)
-            st.parts = ["signs": w - k, "salient values": 8 * k, "salient index": w,
-                        "scales": s * 4 * n]   // per row: salient scale and zero, binary μ and α
-        case .rtn, .gptq:
-            let g = GroupCode.groupSize(method.groupSize, cols: m)
-            st.parts = ["codes": method.bits * w, "group scales": 2 * s * n * ((m + g - 1) / g)]
-        }
+        st.parts = method.kind.storage(inFeatures: m, outFeatures: n, scaleBits: s, fullPrecisionBits: fullPrecisionBits)
         return st
     }
 
@@ -97,7 +80,7 @@ public struct ModelShape: Sendable {
         self.name = name; self.linears = linears; self.fullPrecisionParameters = fullPrecisionParameters
     }
 
-    /// LLaMA-1 and LLaMA-2 (PAPERS.md §4); LLaMA-2-70B uses grouped-query
+    /// LLaMA-1 and LLaMA-2 (Touvron et al., 2023a, b); LLaMA-2-70B uses grouped-query
     /// attention, so its k and v project to 1024.
     public static let named: [String: ModelShape] = [
         "llama-1-7b": .llama(name: "llama-1-7b", hidden: 4096, ffn: 11008, layers: 32),

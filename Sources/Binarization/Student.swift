@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 import Kernels
 import Corpus
@@ -36,53 +37,27 @@ public enum Student {
                 }
             }
             for (name, layer) in block.linears {
-                let dense = layer as! DenseLinear
-                let replacement = binarize(dense, method, hessian: hessians[name], workspace: workspace, rng: &rng)
+                let replacement = method.binarize(layer as! DenseLinear, hessian: hessians[name], workspace: workspace,
+                                                  rng: &rng)
                 block.replace(name, with: replacement)
             }
         }
         return student
     }
 
-    /// The method's layer for one trained dense layer.
-    static func binarize(_ dense: DenseLinear, _ method: Method, hessian: InverseHessian?, workspace: Workspace,
-                         rng: inout SeededGenerator) -> LinearLayer {
-        let w = dense.weight.value.pointer, (n, m) = (dense.outFeatures, dense.inFeatures)
-        switch method.name {
-        case .fp:
-            let layer = DenseLinear(name: String(dense.weight.name.dropLast(".weight".count)), inFeatures: m, outFeatures: n)
-            layer.weight.value.copy(from: dense.weight.value)
-            layer.weight.trainable = false
-            return layer
-        case .sign:
-            return QuantizedLinear(SignCode(w, rows: n, cols: m))
-        case .onebit, .mos:
-            return MixtureOfScalesLinear(initializingFrom: dense, experts: method.expertCount, workspace: workspace, rng: &rng)
-        case .rtn:
-            return QuantizedLinear(GroupCode(roundingToNearest: w, rows: n, cols: m, bits: method.bits,
-                                             groupSize: method.groupSize))
-        case .gptq:
-            return QuantizedLinear(GroupCode(gptq: w, rows: n, cols: m, bits: method.bits, groupSize: method.groupSize,
-                                             hessian: hessian!))
-        case .pbllm:
-            return QuantizedLinear(PartialBinaryCode(w, rows: n, cols: m, ratio: method.salientRatio,
-                                                     saliency: method.saliency, hessian: hessian,
-                                                     compensation: method.compensation))
-        }
-    }
-
     // MARK: Checkpoints
 
     /// Saves a student as its method stores it: signs and codes packed, scales,
     /// routers and the full-precision parts in 16 bits. The method's settings
-    /// travel in the metadata as JSON under "binarization".
+    /// travel in the metadata as JSON under "binarization"; the router
+    /// statistics of its training, if given, as tensors (`RouterHistory`).
     public static func save(_ student: TransformerModel, method: Method, to url: URL,
-                            metadata extra: [String: String] = [:]) throws {
+                            metadata extra: [String: String] = [:], routerHistory: RouterHistory? = nil) throws {
         var file = Safetensors(metadata: extra)
         file.metadata["format"] = TransformerModel.formatName
         file.metadata["config"] = String(decoding: try JSONEncoder.sortedKeys.encode(student.config), as: UTF8.self)
         file.metadata["binarization"] = String(decoding: try JSONEncoder.sortedKeys.encode(method), as: UTF8.self)
-        file.metadata["method"] = method.name.rawValue
+        file.metadata["method"] = method.name
         func half(_ p: Parameter) { file.add(p.name, .halves(p.value.array, shape: p.value.shape)) }
         half(student.embedding)
         for (l, block) in student.blocks.enumerated() {
@@ -93,34 +68,26 @@ public enum Student {
         }
         half(student.finalNorm)
         half(student.head.weight)
+        if let routerHistory { for (name, entry) in routerHistory.tensors() { file.add(name, entry) } }
         try file.write(to: url)
     }
 
     static func storedTensors(_ layer: LinearLayer, prefix: String) -> [(name: String, entry: Safetensors.Entry)] {
-        switch layer {
-        case let q as QuantizedLinear:
-            return q.code.tensors(prefix: prefix)
-        case let b as MixtureOfScalesLinear:
-            var t: [(name: String, entry: Safetensors.Entry)] = [
-                (prefix + "signs", .bytes(packSigns(b.latent.value.pointer, count: b.latent.value.count))),
-                (prefix + "input_scale", .halves(b.inputScale.value.array, shape: b.inputScale.value.shape)),
-                (prefix + "output_scale", .halves(b.outputScale.value.array, shape: b.outputScale.value.shape))]
-            if let router = b.router { t.append((prefix + "router", .halves(router.value.array, shape: router.value.shape))) }
-            return t
-        case let d as DenseLinear:
-            return [(prefix + "weight", .halves(d.weight.value.array, shape: d.weight.value.shape))]
-        default:
-            preconditionFailure("no stored form for \(type(of: layer))")
-        }
+        guard let stored = layer as? StoredLayer else { preconditionFailure("no stored form for \(type(of: layer))") }
+        return stored.tensors(prefix: prefix)
     }
 
     /// Loads a student, or a full-precision teacher (method `fp`, float32).
-    /// Every problem is a one-line `SafetensorsError` naming the file.
-    public static func load(from url: URL) throws -> (model: TransformerModel, method: Method, metadata: [String: String]) {
+    /// With `packed`, every layer that has a packed kernel is read straight
+    /// into it (signs and codes as stored, no float copy), its activations
+    /// rounded at that precision. Every problem is a one-line
+    /// `SafetensorsError` naming the file.
+    public static func load(from url: URL, packed: ActivationPrecision? = nil) throws
+        -> (model: TransformerModel, method: Method, metadata: [String: String]) {
         let file = try Safetensors.read(from: url)
         guard let json = file.metadata["binarization"] else {
             let (model, metadata) = try TransformerModel.load(from: url)
-            return (model, Method(.fp), metadata)
+            return (model, Method(FullPrecision()), metadata)
         }
         func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: url.path, problem: problem) }
         guard let method = try? JSONDecoder().decode(Method.self, from: Data(json.utf8)), method.problems.isEmpty else {
@@ -146,49 +113,23 @@ public enum Student {
             try fill(block.attentionNorm); try fill(block.mlpNorm)
             for (name, layer) in block.linears {
                 let prefix = "layers.\(l).\(name).", (n, m) = (layer.outFeatures, layer.inFeatures)
-                let loaded = try loadLayer(file, prefix: prefix, method: method, rows: n, cols: m, workspace: workspace)
+                if let packed, let layer = try method.kind.loadPacked(file, prefix: prefix, rows: n, cols: m, precision: packed) {
+                    block.replace(name, with: layer)
+                    expected.formUnion(file.names.filter { $0.hasPrefix(prefix) })
+                    continue
+                }
+                let loaded = try method.kind.load(file, prefix: prefix, rows: n, cols: m, workspace: workspace)
                 block.replace(name, with: loaded)
                 expected.formUnion(storedTensors(loaded, prefix: prefix).map(\.name))
             }
         }
+        expected.formUnion(file.names.filter { $0.hasPrefix(RouterHistory.prefix) })
         if let extra = file.names.first(where: { !expected.contains($0) }) {
-            throw fail("has tensor '\(extra)', which a \(method.name.rawValue) model with this config does not have")
+            throw fail("has tensor '\(extra)', which a \(method.name) model with this config does not have")
         }
         return (model, method, file.metadata)
     }
 
-    static func loadLayer(_ file: Safetensors, prefix: String, method: Method, rows n: Int, cols m: Int,
-                          workspace: Workspace) throws -> LinearLayer {
-        switch method.name {
-        case .fp:
-            let layer = DenseLinear(name: String(prefix.dropLast()), inFeatures: m, outFeatures: n)
-            let values = try file.floats(prefix + "weight", shape: [n, m])
-            values.withUnsafeBufferPointer { layer.weight.value.data.update(from: $0.baseAddress!, count: n * m) }
-            layer.weight.trainable = false
-            return layer
-        case .sign:
-            return QuantizedLinear(try SignCode.load(file, prefix: prefix, rows: n, cols: m))
-        case .rtn, .gptq:
-            return QuantizedLinear(try GroupCode.load(file, prefix: prefix, rows: n, cols: m, bits: method.bits,
-                                                      groupSize: method.groupSize))
-        case .pbllm:
-            return QuantizedLinear(try PartialBinaryCode.load(file, prefix: prefix, rows: n, cols: m,
-                                                              ratio: method.salientRatio))
-        case .onebit, .mos:
-            let e = method.expertCount
-            let layer = MixtureOfScalesLinear(name: String(prefix.dropLast()), inFeatures: m, outFeatures: n,
-                                              experts: e, workspace: workspace)
-            let signs = unpackSigns(try file.bytes(prefix + "signs", count: (n * m + 7) / 8), count: n * m)
-            signs.withUnsafeBufferPointer { layer.latent.value.data.update(from: $0.baseAddress!, count: n * m) }
-            for (p, tensor) in [(layer.inputScale, "input_scale"), (layer.outputScale, "output_scale")]
-                + (layer.router.map { [($0, "router")] } ?? []) {
-                let values = try file.halves(prefix + tensor, shape: p.value.shape)
-                values.withUnsafeBufferPointer { p.value.data.update(from: $0.baseAddress!, count: p.value.count) }
-            }
-            for p in layer.parameters { p.trainable = false }
-            return layer
-        }
-    }
 }
 
 extension JSONEncoder {

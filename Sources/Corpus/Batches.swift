@@ -1,3 +1,4 @@
+import Randomness
 /// Fixed-length windows of the corpus as next-byte prediction examples:
 /// inputs = bytes[s ..< s+length], targets = bytes[s+1 ... s+length].
 extension Corpus {

@@ -26,6 +26,25 @@ public final class PackedSigns {
         }
     }
 
+    /// Signs as checkpoints store them: one bit per weight, row after row with
+    /// no padding, bit 0 first. When cols is a multiple of 8 these are the
+    /// kernel's bytes, copied as they are.
+    public init(stored: [UInt8], rows: Int, cols: Int) {
+        precondition(stored.count == (rows * cols + 7) / 8, "\(stored.count) bytes do not hold \(rows)×\(cols) signs")
+        self.rows = rows; self.cols = cols
+        rowBytes = (cols + 7) / 8
+        bits = .allocate(capacity: rows * rowBytes + 8)
+        bits.initialize(repeating: 0, count: rows * rowBytes + 8)
+        if cols % 8 == 0 {
+            stored.withUnsafeBufferPointer { bits.update(from: $0.baseAddress!, count: stored.count) }
+        } else {
+            for i in 0..<(rows * cols) where stored[i / 8] >> UInt8(i % 8) & 1 == 1 {
+                let (r, c) = (i / cols, i % cols)
+                bits[r * rowBytes + c / 8] |= 1 << UInt8(c % 8)
+            }
+        }
+    }
+
     deinit { bits.deallocate() }
 
     /// The bytes the signs occupy (the spare read-ahead bytes excluded).

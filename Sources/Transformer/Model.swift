@@ -1,3 +1,4 @@
+import Randomness
 import Foundation
 import Kernels
 import Corpus
@@ -28,9 +29,12 @@ public final class Block {
         down = dense("down", c.ffnHidden, c.dim, residualStd)
     }
 
+    /// The seven linear layers' short names, in the paper's order.
+    public static let linearNames = ["q", "k", "v", "o", "gate", "up", "down"]
+
     /// The seven linear layers, in the paper's order, with their short names.
     public var linears: [(name: String, layer: LinearLayer)] {
-        [("q", q), ("k", k), ("v", v), ("o", o), ("gate", gate), ("up", up), ("down", down)]
+        Array(zip(Self.linearNames, [q, k, v, o, gate, up, down]))
     }
 
     public var parameters: [Parameter] {

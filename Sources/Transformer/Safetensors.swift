@@ -145,6 +145,14 @@ public struct Safetensors {
         return try floats(name, shape: shape)
     }
 
+    /// An I32 entry as integers.
+    public func ints(_ name: String, shape: [Int]) throws -> [Int32] {
+        let e = try entry(name, dtypes: ["I32"], shape: shape, path: nil)
+        return e.bytes.withUnsafeBytes { raw in
+            (0..<(e.bytes.count / 4)).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+        }
+    }
+
     /// A U8 entry of `count` bytes (packed bits or codes).
     public func bytes(_ name: String, count: Int) throws -> [UInt8] {
         [UInt8](try entry(name, dtypes: ["U8"], shape: [count], path: nil).bytes)
@@ -170,6 +178,13 @@ extension Safetensors.Entry {
         var data = Data(capacity: 2 * values.count)
         for v in values { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { data.append(contentsOf: $0) } }
         return .init(dtype: "F16", shape: shape, bytes: data)
+    }
+
+    /// Values stored as 32-bit integers.
+    public static func ints(_ values: [Int32], shape: [Int]) -> Self {
+        var data = Data(capacity: 4 * values.count)
+        for v in values { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+        return .init(dtype: "I32", shape: shape, bytes: data)
     }
 
     /// Values stored as 32-bit floats.

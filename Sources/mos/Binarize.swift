@@ -11,21 +11,13 @@ struct Binarize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Binarize a trained teacher by one method and save the student, packed as its method stores it.",
         discussion: """
-        Methods: fp (the teacher in 16 bits), sign (α·sign(W) per row), onebit (static dual scales, \
-        distilled), mos (BinaryMoS: --experts scaling experts and a router, distilled), pbllm (PB-LLM: \
-        --salient fraction at 8 bits), rtn and gptq (--bits-bit group quantization, --group weights per \
-        scale). OneBit and BinaryMoS are trained by distillation from the teacher (KL of the next-byte \
+        OneBit and BinaryMoS are trained by distillation from the teacher (KL of the next-byte \
         distributions plus 10 × the hidden states' MSE); the others are post-training.
-        """)
+
+        """ + methodHelp)
 
     @Option(help: "The trained full-precision teacher (.safetensors).") var teacher: String
-    @Option(help: "fp, sign, onebit, mos, pbllm, rtn or gptq.") var method: String
-    @Option(help: "mos: scaling experts E.") var experts: Int = 4
-    @Option(help: "pbllm: fraction of weights kept at 8 bits.") var salient: Double = 0.1
-    @Option(help: "pbllm: saliency measure, magnitude or hessian.") var saliency: String = "hessian"
-    @Flag(help: "pbllm: quantize without GPTQ-style error compensation.") var noCompensation = false
-    @Option(help: "rtn, gptq: bits per weight code.") var bits: Int = 2
-    @Option(help: "rtn, gptq: weights per group scale and zero (the layer width when smaller).") var group: Int = 128
+    @OptionGroup var method: MethodArguments
     @OptionGroup var corpusOption: CorpusOption
     @OptionGroup var profileOption: ProfileOption
     @Option(help: "Distillation steps (default: the profile's).") var steps: Int?
@@ -44,9 +36,9 @@ struct Binarize: ParsableCommand {
             guard lr > 0 && lr.isFinite else { throw Failure("--lr must be a positive number") }
             profile.distillLearningRate = lr
         }
-        let settings = try methodSettings()
+        let settings = try method.single()
         let (model, teacherMethod, teacherMeta) = try loadStudent(teacher)
-        guard teacherMethod.name == .fp, teacherMeta["binarization"] == nil else {
+        guard teacherMethod.kind is FullPrecision, teacherMeta["binarization"] == nil else {
             throw Failure("\(teacher) is already binarized (\(teacherMethod)); give the full-precision teacher")
         }
         let corpus = try corpusOption.load(context: model.config.context)
@@ -67,9 +59,8 @@ struct Binarize: ParsableCommand {
                         "teacher": (teacher as NSString).lastPathComponent, "threads": String(compute.threads),
                         "binarize_seconds": format(result.seconds, 1)]
         if settings.isTrained { metadata["steps"] = String(total) }
-        if !result.routerHistory.isEmpty { metadata["router_history"] = routerCSV(result.routerHistory) }
         let url = URL(fileURLWithPath: out)
-        try Student.save(result.student, method: settings, to: url, metadata: metadata)
+        try Student.save(result.student, method: settings, to: url, metadata: metadata, routerHistory: result.routerHistory)
         // Score the student as stored: reload it, 16-bit rounding and all.
         let (stored, _, _) = try loadStudent(out)
         let e = evaluate(stored, corpus: corpus, windows: windows ?? profile.evalWindows)
@@ -78,13 +69,5 @@ struct Binarize: ParsableCommand {
         if let floor = e.floorBitsPerByte { line += " (floor \(format(floor)))" }
         log(line + ", \(format(storage.linearBitsPerWeight, 3)) bits/weight in the binarized layers, "
             + "\(storage.bytes) bytes; \(format(result.seconds, 1)) s → \(out)")
-    }
-
-    func methodSettings() throws -> Method {
-        var m = try parseMethod(method, saliency: saliency)
-        m.experts = experts; m.salientRatio = salient; m.compensation = !noCompensation
-        m.bits = bits; m.groupSize = group
-        if let problem = m.problems.first { throw Failure(problem) }
-        return m
     }
 }

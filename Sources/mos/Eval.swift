@@ -22,7 +22,7 @@ struct Eval: ParsableCommand {
     func run() throws {
         try compute.apply()
         if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
-        let (m, method, metadata) = try loadStudent(model)
+        let (m, method, metadata) = try loadStudent(model, packed: float ? nil : activations)
         let corpus = try corpusOption.load(context: m.config.context)
         let layers = float ? (packed: 0, float: m.config.layers * 7) : Student.pack(m, precision: activations)
         let e = evaluate(m, corpus: corpus, windows: windows)
@@ -33,7 +33,8 @@ struct Eval: ParsableCommand {
         let parameters = m.config.parameterCount
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? nil
         let result = EvalResult(
-            method: method.name.rawValue, experts: method.isTrained ? method.expertCount : nil, corpus: corpus.name,
+            method: method.name, settings: Dictionary(uniqueKeysWithValues: method.settings.map { ($0.name, $0.value) }),
+            corpus: corpus.name,
             perplexity: e.perplexity, bits_per_byte: e.bitsPerByte, floor_bits_per_byte: e.floorBitsPerByte,
             weight_bits_per_parameter: Double(storage.bits) / Double(parameters),
             binarized_bits_per_weight: storage.linearBitsPerWeight, model_bytes: storage.bytes,
@@ -61,16 +62,16 @@ struct Eval: ParsableCommand {
 }
 
 struct EvalResult: Codable {
-    var method: String, experts: Int?, corpus: String
+    var method: String, settings: [String: String], corpus: String
     var perplexity: Double, bits_per_byte: Double, floor_bits_per_byte: Double?
     var weight_bits_per_parameter: Double, binarized_bits_per_weight: Double
     var model_bytes: Int, file_bytes: Int, parameters: Int, tokens: Int
     var kernels: String, activations: String, packed_layers: Int, linear_bytes_in_memory: Int
 
-    // Keep "floor_bits_per_byte" and "experts" in the JSON as null when unknown.
+    // Keep "floor_bits_per_byte" in the JSON as null when unknown.
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(method, forKey: .method); try c.encode(experts, forKey: .experts)
+        try c.encode(method, forKey: .method); try c.encode(settings, forKey: .settings)
         try c.encode(corpus, forKey: .corpus)
         try c.encode(perplexity, forKey: .perplexity); try c.encode(bits_per_byte, forKey: .bits_per_byte)
         try c.encode(floor_bits_per_byte, forKey: .floor_bits_per_byte)

@@ -21,8 +21,7 @@ struct Generate: ParsableCommand {
         try compute.apply()
         guard bytes >= 0 else { throw Failure("--bytes must not be negative") }
         guard temperature >= 0 else { throw Failure("--temperature must be a number, 0 or more") }
-        let (m, method, _) = try loadStudent(model)
-        if !float { Student.pack(m, precision: activations) }
+        let (m, method, _) = try loadStudent(model, packed: float ? nil : activations)
         let start = Date()
         let text = generate(m, prompt: Array(prompt.utf8), count: bytes, temperature: temperature, seed: seed)
         let seconds = Date().timeIntervalSince(start)

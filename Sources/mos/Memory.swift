@@ -10,25 +10,20 @@ struct Memory: ParsableCommand {
         Linear layers inside the blocks take the method's bits; the embedding, head and norms stay in \
         16 bits. Shapes: \(ModelShape.named.keys.sorted().joined(separator: ", ")), or a checkpoint's path \
         (its config is read from the file). GB are 10⁹ bytes.
-        """)
+
+        """ + methodHelp)
 
     @Option(help: "A named LLaMA shape or a checkpoint (.safetensors).") var shape: String
-    @Option(help: "fp, sign, onebit, mos, pbllm, rtn or gptq.") var method: String
-    @Option(help: "mos: scaling experts E.") var experts: Int = 4
-    @Option(help: "pbllm: fraction of weights kept at 8 bits.") var salient: Double = 0.1
-    @Option(help: "rtn, gptq: bits per weight code.") var bits: Int = 2
-    @Option(help: "rtn, gptq: weights per group scale and zero.") var group: Int = 128
+    @OptionGroup var method: MethodArguments
     @Option(help: "Bits of each scale, router weight and group scale or zero: 16 or 32.") var scaleBits: Int = 16
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
         guard scaleBits == 16 || scaleBits == 32 else { throw Failure("--scale-bits must be 16 or 32") }
-        var m = try parseMethod(method)
-        m.experts = experts; m.salientRatio = salient; m.bits = bits; m.groupSize = group
-        if let problem = m.problems.first { throw Failure(problem) }
+        let m = try method.single()
         let architecture = try resolveShape()
         let storage = Storage.model(architecture, m, scaleBits: scaleBits)
-        let fp16 = Storage.model(architecture, Method(.fp))
+        let fp16 = Storage.model(architecture, Method(FullPrecision()))
         let result = MemoryResult(
             shape: architecture.name, method: m.description, parameters: architecture.parameters,
             total_bytes: storage.bytes, bits_per_weight: storage.linearBitsPerWeight,

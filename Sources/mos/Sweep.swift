@@ -9,23 +9,18 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Binarize a teacher over a grid of a method's settings and seeds; one CSV row per point.",
         discussion: """
-        The grid is the product of the lists that apply to the method (mos: --experts; pbllm: --salient; \
-        rtn, gptq: --bits and --group) and seeds 1…--seeds. Points run --jobs at a time, each on one thread \
+        The grid is the product of the method's options given as comma-separated lists \
+        (e.g. --method mos --experts 1,2,4,8, or --method rtn --bits 2,3 --group 64,128) and seeds 1…--seeds. Points run --jobs at a time, each on one thread \
         (so a point's numbers do not depend on --jobs). The teacher is identified by name and a hash of its bytes. Each finished point adds a row to --out, which is \
         rewritten whole each time (never half-written); a rerun skips the points already there, so an \
         interrupted sweep resumes. Students are scored as stored (codes and 16-bit scales), by the float \
         simulation of their codes, or with --packed on the packed kernels (the same perplexity to about 1e-6, \
         slower at the compact model's widths).
-        """)
+
+        """ + methodHelp)
 
     @Option(help: "The trained full-precision teacher (.safetensors).") var teacher: String
-    @Option(help: "fp, sign, onebit, mos, pbllm, rtn or gptq.") var method: String
-    @Option(help: "mos: scaling expert counts, comma-separated.") var experts = "4"
-    @Option(help: "pbllm: salient fractions, comma-separated.") var salient = "0.1"
-    @Option(help: "pbllm: saliency measure, magnitude or hessian.") var saliency = "hessian"
-    @Flag(help: "pbllm: quantize without GPTQ-style error compensation.") var noCompensation = false
-    @Option(help: "rtn, gptq: bits per code, comma-separated.") var bits = "2"
-    @Option(help: "rtn, gptq: group sizes, comma-separated.") var group = "128"
+    @OptionGroup var method: MethodArguments
     @Option(help: "Seeds per setting (1…N; one for methods no seed changes).") var seeds = 5
     @Flag(help: "Score on the packed kernels rather than the float simulation of the stored codes.") var packed = false
     @OptionGroup var corpusOption: CorpusOption
@@ -42,28 +37,17 @@ struct SweepCommand: ParsableCommand {
         if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
         if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
         let profile = try profileOption.resolve()
-        var base = try parseMethod(method, saliency: saliency)
-        base.compensation = !noCompensation
+        let grid = try method.grid()
         let (probe, teacherMethod, teacherMeta) = try loadStudent(teacher)
-        guard teacherMethod.name == .fp, teacherMeta["binarization"] == nil else {
+        guard teacherMethod.kind is FullPrecision, teacherMeta["binarization"] == nil else {
             throw Failure("\(teacher) is already binarized (\(teacherMethod)); give the full-precision teacher")
         }
-        var sweep = Sweep(teacher: teacher, method: base,
+        var sweep = Sweep(teacher: teacher, methods: grid,
                           corpus: try corpusOption.load(context: probe.config.context), profile: profile)
-        sweep.experts = try list(experts, "experts"); sweep.salientRatios = try list(salient, "salient")
-        sweep.bits = try list(bits, "bits"); sweep.groupSizes = try list(group, "group")
         sweep.seeds = seeds; sweep.packed = packed; sweep.steps = steps; sweep.windows = windows; sweep.jobs = jobs
         sweep.saveDirectory = save.map { URL(fileURLWithPath: $0) }
         if let save { try checkOutput(folder: save) }
         do { try sweep.run(into: URL(fileURLWithPath: out), log: log) }
         catch let error as SweepError { throw Failure(error.description) }
-    }
-
-    func list<T: LosslessStringConvertible>(_ text: String, _ option: String) throws -> [T] {
-        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { T(String($0.trimmingCharacters(in: .whitespaces))) }
-        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-            throw Failure("--\(option) '\(text)' is not a comma-separated list of numbers")
-        }
-        return values.map { $0! }
     }
 }

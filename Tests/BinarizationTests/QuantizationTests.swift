@@ -1,3 +1,4 @@
+import Randomness
 import XCTest
 import Kernels
 import Corpus
@@ -135,7 +136,7 @@ final class QuantizationTests: XCTestCase {
         }
     }
 
-    /// Accounting from shapes against PAPERS.md §4 (GB = 10⁹ bytes, 16-bit scales).
+    /// Accounting from shapes against an independent recount of the memory figures of BinaryMoS (Jo et al., 2024), GB = 10⁹ bytes, 16-bit scales.
     func testLlamaAccounting() {
         let seven = ModelShape.named["llama-1-7b"]!, thirteen = ModelShape.named["llama-1-13b"]!
         XCTAssertEqual(Double(seven.parameters) / 1e9, 6.738, accuracy: 0.0005)
@@ -143,20 +144,20 @@ final class QuantizationTests: XCTestCase {
         func gb(_ shape: ModelShape, _ method: Method, _ s: Int = 16) -> Double {
             Double(Storage.model(shape, method, scaleBits: s).bytes) / 1e9
         }
-        var mos = Method(.mos); mos.experts = 4
-        XCTAssertEqual(gb(seven, Method(.fp)), 13.477, accuracy: 0.0005)
-        XCTAssertEqual(gb(seven, Method(.onebit)), 1.339, accuracy: 0.0005)
+        let mos = Method(BinaryMoS(experts: 4))
+        XCTAssertEqual(gb(seven, Method(FullPrecision())), 13.477, accuracy: 0.0005)
+        XCTAssertEqual(gb(seven, Method(OneBit())), 1.339, accuracy: 0.0005)
         XCTAssertEqual(gb(seven, mos), 1.363, accuracy: 0.0005)
-        XCTAssertEqual(gb(seven, Method(.rtn)), 2.346, accuracy: 0.0005)
-        XCTAssertEqual(gb(thirteen, Method(.onebit)), 2.250, accuracy: 0.0005)
+        XCTAssertEqual(gb(seven, Method(RoundToNearest())), 2.346, accuracy: 0.0005)
+        XCTAssertEqual(gb(thirteen, Method(OneBit())), 2.250, accuracy: 0.0005)
         XCTAssertEqual(gb(thirteen, mos), 2.288, accuracy: 0.0005)
         XCTAssertEqual(gb(thirteen, mos, 32), 2.333, accuracy: 0.0005)
-        XCTAssertEqual(gb(thirteen, Method(.gptq)), 4.225, accuracy: 0.0005)
+        XCTAssertEqual(gb(thirteen, Method(GPTQ())), 4.225, accuracy: 0.0005)
         // OneBit's 4096 × 4096 layer: (4096² + 16·2·4096) / 4096² ≈ 1.0078 bits per weight.
-        XCTAssertEqual(Storage.linear(Method(.onebit), inFeatures: 4096, outFeatures: 4096).linearBitsPerWeight,
+        XCTAssertEqual(Storage.linear(Method(OneBit()), inFeatures: 4096, outFeatures: 4096).linearBitsPerWeight,
                        1.0078, accuracy: 0.0001)
         // PB-LLM at r = 0.1 on a wide layer: about 1.7 bits without the index, 2.7 with it.
-        let pb = Storage.linear(Method(.pbllm), inFeatures: 4096, outFeatures: 4096)
+        let pb = Storage.linear(Method(PBLLM()), inFeatures: 4096, outFeatures: 4096)
         XCTAssertEqual(pb.linearBitsPerWeight, 2.7, accuracy: 0.02)
         XCTAssertEqual(Double(pb.bits - pb.parts["salient index"]!) / Double(pb.linearWeights), 1.7, accuracy: 0.02)
     }

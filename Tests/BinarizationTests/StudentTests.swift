@@ -1,3 +1,4 @@
+import Randomness
 import XCTest
 import Foundation
 import Kernels
@@ -25,12 +26,9 @@ final class StudentTests: XCTestCase {
     }
 
     func methods() -> [Method] {
-        var list = Method.Name.allCases.map { Method($0) }
-        var mos = Method(.mos); mos.experts = 3
-        var pbMagnitude = Method(.pbllm); pbMagnitude.saliency = .magnitude; pbMagnitude.compensation = false
-        var rtn3 = Method(.rtn); rtn3.bits = 3; rtn3.groupSize = 8
-        list += [mos, pbMagnitude, rtn3]
-        return list
+        var rtn3 = RoundToNearest(); rtn3.bits = 3; rtn3.groupSize = 8
+        return Method.registry.map { Method($0.init()) }
+            + [Method(BinaryMoS(experts: 3)), Method(PBLLM(salient: 0.1, saliency: .magnitude, compensation: false)), Method(rtn3)]
     }
 
     func temporaryFile() -> URL {
@@ -70,10 +68,10 @@ final class StudentTests: XCTestCase {
         let teacher = tinyTeacher()
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 2)
         let url = temporaryFile()
-        try Student.save(Student.make(from: teacher, method: Method(.mos), corpus: corpus, seed: 1), method: Method(.mos), to: url)
+        try Student.save(Student.make(from: teacher, method: Method(BinaryMoS()), corpus: corpus, seed: 1), method: Method(BinaryMoS()), to: url)
         var file = try Safetensors.read(from: url)
         // Settings that do not match the tensors: three experts where four were stored.
-        var wrong = Method(.mos); wrong.experts = 3
+        let wrong = Method(BinaryMoS(experts: 3))
         file.metadata["binarization"] = String(decoding: try JSONEncoder().encode(wrong), as: UTF8.self)
         let other = temporaryFile()
         try file.write(to: other)
@@ -86,11 +84,28 @@ final class StudentTests: XCTestCase {
         XCTAssertThrowsError(try Student.load(from: other))
     }
 
+    /// Router statistics travel as tensors in the checkpoint and come back as they were.
+    func testRouterHistoryRoundTripsAsTensors() throws {
+        let teacher = tinyTeacher()
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 2)
+        let method = Method(BinaryMoS(experts: 2))
+        let history = RouterHistory([RouterSnapshot(step: 0, block: 0, layer: "q", normalizedEntropy: 0.75, usage: [0.5, 0.5]),
+                                     RouterSnapshot(step: 10, block: 1, layer: "down", normalizedEntropy: 0.25, usage: [0.875, 0.125])])
+        let url = temporaryFile()
+        try Student.save(Student.make(from: teacher, method: method, corpus: corpus, seed: 1), method: method, to: url,
+                         routerHistory: history)
+        let file = try Safetensors.read(from: url)
+        XCTAssertEqual(file.entries["router_history.usage"]?.shape, [2, 2])
+        XCTAssertNil(file.metadata["router_history"])
+        XCTAssertEqual(try RouterHistory(file), history)
+        XCTAssertNoThrow(try Student.load(from: url), "the loader accepts the history's tensors")
+    }
+
     /// The distillation loss's gradient (KL through the logits, hidden-state MSE
     /// injected at every block) against finite differences, on routers and scales.
     func testDistillationGradientMatchesFiniteDifferences() {
         let teacher = tinyTeacher(seed: 4)
-        var method = Method(.mos); method.experts = 2
+        let method = Method(BinaryMoS(experts: 2))
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
         let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6)
         var rng = SeededGenerator(seed: 7)
@@ -132,7 +147,7 @@ final class StudentTests: XCTestCase {
         var profile = Profile.named("smoke")!
         profile.model = tinyConfig(); profile.distillBatch = 4; profile.distillLearningRate = 3e-3
         func run() -> [Float] {
-            let student = Student.make(from: teacher, method: Method(.mos), corpus: corpus, seed: 10)
+            let student = Student.make(from: teacher, method: Method(BinaryMoS()), corpus: corpus, seed: 10)
             return distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11).map(\.loss)
         }
         let first = run(), second = run()
@@ -153,8 +168,8 @@ final class StudentTests: XCTestCase {
         for p in teacher.parameters where p.value.shape.count == 2 { for i in 0..<p.value.count { p.value[i] = rng.normal() * 0.1 } }
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
         let (inputs, targets) = corpus.windows(at: [0, 50, 100, 150], length: 8)
-        var pb = Method(.pbllm); pb.salientRatio = 0.2
-        for method in [Method(.sign), Method(.onebit), Method(.mos), Method(.rtn), Method(.gptq), pb] {
+        let methods: [any BinarizationMethod] = [SignWithScale(), OneBit(), BinaryMoS(), RoundToNearest(), GPTQ(), PBLLM(salient: 0.2)]
+        for method in methods.map(Method.init) {
             let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6, calibrationWindows: 8)
             let url = temporaryFile()
             try Student.save(student, method: method, to: url)
@@ -167,13 +182,41 @@ final class StudentTests: XCTestCase {
                 let fast = packed.forward(tokens: inputs, targets: targets, batch: 4, length: 8)
                 XCTAssertEqual(fast, reference, accuracy: (precision == .int16 ? 1e-4 : 1e-2) * reference,
                                "\(method) \(precision)")
+                // Read straight into the kernels' layout: the same bytes, the same numbers.
+                let direct = try Student.load(from: url, packed: precision).model
+                XCTAssertEqual(Student.pack(direct, precision: precision).float, 0, "\(method)")
+                for (a, b) in zip(direct.blocks.flatMap(\.linears), packed.blocks.flatMap(\.linears)) {
+                    XCTAssertEqual(packedBytes(a.layer), packedBytes(b.layer), "\(method) \(a.name)")
+                }
+                XCTAssertEqual(direct.forward(tokens: inputs, targets: targets, batch: 4, length: 8).bitPattern, fast.bitPattern,
+                               "\(method) \(precision)")
             }
             let accounted = Storage.model(ModelShape(c), method)
-            if method.name == .pbllm {
+            if method.kind is PBLLM {
                 XCTAssertGreaterThan(Student.linearBytesInMemory(packed), accounted.linearBits / 8)
             } else {
                 XCTAssertEqual(Student.linearBytesInMemory(packed), accounted.linearBits / 8, "\(method)")
             }
+        }
+    }
+
+    /// The bytes a packed layer's kernel reads: signs or codes, and the 16-bit scales.
+    func packedBytes(_ layer: LinearLayer) -> [UInt8] {
+        switch layer {
+        case let b as PackedBinaryLinear:
+            let k = b.kernel
+            let halves = (k.router ?? []) + (k.inputScale ?? []) + k.outputScale
+            return Array(UnsafeBufferPointer(start: k.signs.bits, count: k.signs.byteCount))
+                + halves.flatMap { [UInt8($0.bitPattern & 0xFF), UInt8($0.bitPattern >> 8)] }
+        case let c as PackedInt2Linear:
+            return Array(UnsafeBufferPointer(start: c.codes.codes, count: c.codes.rows * c.codes.rowBytes))
+                + (c.codes.scales + c.codes.zeros).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        case let p as PackedPartialBinaryLinear:
+            return Array(UnsafeBufferPointer(start: p.signs.bits, count: p.signs.byteCount))
+                + (p.mean + p.alpha).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
+        default:
+            XCTFail("\(type(of: layer)) is not packed")
+            return []
         }
     }
 }

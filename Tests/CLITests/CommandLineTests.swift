@@ -138,7 +138,7 @@ final class CommandLineTests: XCTestCase {
             XCTAssertGreaterThan(fileBytes, modelBytes)
             XCTAssertLessThan(fileBytes - modelBytes, 32_768, "the rest of the file is its header")
             if method == "mos" {
-                XCTAssertEqual(json["experts"] as? Int, 2)
+                XCTAssertEqual((json["settings"] as? [String: String])?["experts"], "2")
                 XCTAssertEqual(json["kernels"] as? String, "packed")
                 let f = try run(["eval", "--model", student, "--windows", "4", "--float", "--json"])
                 XCTAssertTrue(f.out.contains("\"kernels\":\"float\""), f.out)

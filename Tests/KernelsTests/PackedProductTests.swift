@@ -1,5 +1,5 @@
+import Randomness
 import XCTest
-import Corpus
 import CKernels
 @testable import Kernels
 
