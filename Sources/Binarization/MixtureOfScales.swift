@@ -179,14 +179,7 @@ func multiply(_ out: FloatPointer, _ a: ConstFloatPointer, _ b: ConstFloatPointe
 /// Softmax of each row of [rows, width], in place.
 func softmaxRows(_ z: FloatPointer, rows: Int, width: Int) {
     parallelChunks(rows, minimumChunk: 256) { r in
-        for row in r {
-            let p = z + row * width
-            var maximum = -Float.infinity
-            for e in 0..<width { maximum = max(maximum, p[e]) }
-            var sum: Float = 0
-            for e in 0..<width { p[e] = exp(p[e] - maximum); sum += p[e] }
-            for e in 0..<width { p[e] /= sum }
-        }
+        for row in r { softmax(z + row * width, count: width) }
     }
 }
 

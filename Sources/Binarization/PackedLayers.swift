@@ -35,7 +35,7 @@ public final class PackedBinaryLinear: PackedLayer {
 public final class PackedInt2Linear: PackedLayer {
     public let codes: PackedCodes2
     public let precision: ActivationPrecision
-    private var scratch: Int8Activations?
+    private var scratch: QuantizedActivations?
     public var inFeatures: Int { codes.cols }
     public var outFeatures: Int { codes.rows }
     public var parameters: [Parameter] { [] }
@@ -46,7 +46,7 @@ public final class PackedInt2Linear: PackedLayer {
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
         if (scratch?.tokens ?? 0) < rows {
-            scratch = Int8Activations(tokens: rows, cols: codes.cols, padTo: 256, precision: precision)
+            scratch = QuantizedActivations(tokens: rows, cols: codes.cols, padTo: 256, precision: precision)
         }
         int2Product(y, codes, x, tokens: rows, scratch: scratch!)
     }
@@ -71,7 +71,7 @@ public final class PackedPartialBinaryLinear: PackedLayer {
     public let mean: [Float], alpha: [Float]
     let rowStarts: [Int], columns: [Int32], corrections: [Float]
     public let precision: ActivationPrecision
-    private var scratch: Int8Activations?
+    private var scratch: QuantizedActivations?
     public var inFeatures: Int { signs.cols }
     public var outFeatures: Int { signs.rows }
     public var parameters: [Parameter] { [] }
@@ -104,7 +104,7 @@ public final class PackedPartialBinaryLinear: PackedLayer {
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
         let (m, n) = (inFeatures, outFeatures)
-        if (scratch?.tokens ?? 0) < rows { scratch = Int8Activations(tokens: rows, cols: m, padTo: 64, precision: precision) }
+        if (scratch?.tokens ?? 0) < rows { scratch = QuantizedActivations(tokens: rows, cols: m, padTo: 64, precision: precision) }
         binaryProduct(y, signs, x, tokens: rows, scratch: scratch!)
         parallelChunks(rows, minimumChunk: 4) { tokens in
             for t in tokens {

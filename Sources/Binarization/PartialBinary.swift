@@ -1,3 +1,4 @@
+import Files
 import Kernels
 import Transformer
 
@@ -118,7 +119,7 @@ public struct PartialBinaryCode: WeightCode {
         c.salient = unpackCodes(try file.bytes(prefix + "salient_index", count: (rows * cols + 7) / 8),
                                 bits: 1, count: rows * cols).map { $0 == 1 }
         guard c.salient.filter({ $0 }).count == k else {
-            throw SafetensorsError(path: file.path, problem: "has a salient index of '\(prefix)' that does not mark \(k) weights")
+            throw FileError(path: file.path, problem: "has a salient index of '\(prefix)' that does not mark \(k) weights")
         }
         c.signs = try file.bytes(prefix + "signs", count: (rows * cols - k + 7) / 8)
         c.salientCodes = try file.bytes(prefix + "salient_values", count: k)

@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Kernels
 import Corpus
@@ -92,7 +93,7 @@ public struct RouterHistory: Equatable, Sendable {
         let layer = try file.ints(Self.prefix + "layer", shape: [k])
         let entropy = try file.floats(Self.prefix + "entropy", shape: [k]), usage = try file.floats(Self.prefix + "usage", shape: shape)
         guard layer.allSatisfy({ Block.linearNames.indices.contains(Int($0)) }) else {
-            throw SafetensorsError(path: file.path, problem: "has a router history naming a layer that does not exist")
+            throw FileError(path: file.path, problem: "has a router history naming a layer that does not exist")
         }
         snapshots = (0..<k).map { i in
             RouterSnapshot(step: Int(step[i]), block: Int(block[i]), layer: Block.linearNames[Int(layer[i])],

@@ -1,3 +1,4 @@
+import Files
 import Randomness
 import Foundation
 import Kernels
@@ -81,7 +82,7 @@ public enum Student {
     /// With `packed`, every layer that has a packed kernel is read straight
     /// into it (signs and codes as stored, no float copy), its activations
     /// rounded at that precision. Every problem is a one-line
-    /// `SafetensorsError` naming the file.
+    /// `FileError` naming the file.
     public static func load(from url: URL, packed: ActivationPrecision? = nil) throws
         -> (model: TransformerModel, method: Method, metadata: [String: String]) {
         let file = try Safetensors.read(from: url)
@@ -89,7 +90,7 @@ public enum Student {
             let (model, metadata) = try TransformerModel.load(from: url)
             return (model, Method(FullPrecision()), metadata)
         }
-        func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: url.path, problem: problem) }
+        func fail(_ problem: String) -> FileError { FileError(path: url.path, problem: problem) }
         guard let method = try? JSONDecoder().decode(Method.self, from: Data(json.utf8)), method.problems.isEmpty else {
             throw fail("has unreadable binarization settings: \(json)")
         }

@@ -8,40 +8,39 @@ import Transformer
 
 /// The options every chapter takes, so that each runs on its own as it runs in
 /// the report: `CHAPTER --out DIR [--teacher FILE] [--corpus synthetic|PATH]
-/// [--profile quick] [--seeds N] [--students DIR] [--threads N]`.
+/// [--profile quick] [--seeds N] [--students DIR] [--threads N]`, with the
+/// corpus, profile and thread options `mos` has.
 public struct ChapterOptions: ParsableArguments {
     @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") public var out: String
     @Option(help: "A trained teacher (.safetensors); made with --profile when absent.") public var teacher: String?
-    @Option(help: "`synthetic` or the path of a text file.") public var corpus = "synthetic"
-    @Option(help: "Profile: \(Profile.names.joined(separator: ", ")).") public var profile = "quick"
+    @OptionGroup public var corpusOption: CorpusOption
+    @OptionGroup public var profileOption: ProfileOption
     @Option(help: "Seeds per setting, where the chapter binarizes students (each seed shared by every setting).") public var seeds = 5
     @Option(help: "Where students are kept, shared between chapters (default: OUT/students).") public var students: String?
-    @Option(name: .customLong("threads"), help: "Threads (default: all cores); sweeps run as many points at once.")
-    var requestedThreads: Int?
-    public var threads: Int { requestedThreads ?? Threads.available }
+    @OptionGroup public var compute: ComputeOptions
+    /// Threads; sweeps run as many points at once.
+    public var threads: Int { compute.threads }
 
     public init() {}
 
     public var folder: URL { URL(fileURLWithPath: out) }
     public var studentFolder: URL { students.map { URL(fileURLWithPath: $0) } ?? folder.appendingPathComponent("students") }
 
-    /// Sets the thread count and returns the profile.
+    public func validate() throws {
+        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+    }
+
+    /// Sets the thread count and returns the profile; what cannot be used is a one-line error.
     public func start() throws -> Profile {
-        guard threads >= 1, seeds >= 1 else { throw ValidationError("--threads and --seeds must be at least 1") }
-        Threads.use(threads)
-        guard let settings = Profile.named(profile) else {
-            throw ValidationError("unknown profile '\(profile)'; choose one of \(Profile.names.joined(separator: ", "))")
-        }
+        compute.apply()
+        let settings = try profileOption.resolve()
         do { try AtomicFile.checkFolder(folder); try AtomicFile.checkFolder(studentFolder) }
-        catch let error as AtomicFileError { throw ValidationError(error.description) }
+        catch let error as FileError { throw Failure(error.description) }
         return settings
     }
 
     /// The corpus, long enough for the profile's context.
-    public func loadCorpus(_ settings: Profile) throws -> Corpus {
-        do { return try Corpus.load(corpus, minimumBytes: settings.model.context + 1) }
-        catch let error as CorpusError { throw ValidationError(error.description) }
-    }
+    public func loadCorpus(_ settings: Profile) throws -> Corpus { try corpusOption.load(context: settings.model.context) }
 
     /// The teacher's path: --teacher, or (a chapter run on its own) one trained
     /// here with the profile, seed 42, and kept as teacher.safetensors in the

@@ -79,7 +79,7 @@ public struct KernelBenchmark {
         for precision in precisions {
             let oneScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: onebit, precision: precision)
             let mosScratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: mos, precision: precision)
-            let int2Scratch = Int8Activations(tokens: tokens, cols: columns, padTo: 256, precision: precision)
+            let int2Scratch = QuantizedActivations(tokens: tokens, cols: columns, padTo: 256, precision: precision)
             kernels += [
                 Kernel(name: "binary", activations: precision.rawValue, bytes: onebit.byteCount) {
                     onebit.forward(y.data, x.pointer, tokens: tokens, scratch: oneScratch)

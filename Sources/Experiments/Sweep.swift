@@ -66,7 +66,7 @@ public struct Sweep {
     public func run(into csv: URL, log: (String) -> Void) throws -> [SweepRecord] {
         for m in methods { if let problem = m.problems.first { throw SweepError(problem) } }
         if let windows, windows < 1 { throw SweepError("windows must be at least 1") }
-        do { try AtomicFile.checkTarget(csv) } catch let error as AtomicFileError { throw SweepError(error.description) }
+        do { try AtomicFile.checkTarget(csv) } catch let error as FileError { throw SweepError(error.description) }
         var records = try SweepRecord.read(csv)
         let teacherName = self.teacherName
         let done = Set(records.map(\.key))

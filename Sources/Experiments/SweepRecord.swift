@@ -95,7 +95,7 @@ public struct SweepRecord: Codable, Equatable, Sendable {
             let text = try TextFile.read(url)
             if text.isEmpty { return [] }
             table = try CSVTable.parse(text, file: url.path)
-        } catch let error as TextFileError {
+        } catch let error as FileError {
             throw SweepError(error.description)
         } catch {
             throw SweepError("\(url.path) is not a readable CSV: \(error)")

@@ -20,13 +20,13 @@ public enum AtomicFile {
         let temporary = directory.appendingPathComponent(
             ".\(url.lastPathComponent).\(getpid()).\(UUID().uuidString).tmp")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw AtomicFileError(path: url.path, code: errno)
+            throw FileError(path: url.path, code: errno)
         }
         var renamed = false
         defer { if !renamed { try? FileManager.default.removeItem(at: temporary) } }
 
         guard let handle = try? FileHandle(forWritingTo: temporary) else {
-            throw AtomicFileError(path: url.path, problem: "cannot be written: its temporary file cannot be opened")
+            throw FileError(path: url.path, problem: "cannot be written: its temporary file cannot be opened")
         }
         do {
             try handle.write(contentsOf: data)
@@ -34,10 +34,10 @@ public enum AtomicFile {
             try handle.close()
         } catch {
             try? handle.close()
-            throw AtomicFileError(path: url.path, problem: "could not be written in full (disk full?)")
+            throw FileError(path: url.path, problem: "could not be written in full (disk full?)")
         }
 
-        guard rename(temporary.path, url.path) == 0 else { throw AtomicFileError(path: url.path, code: errno) }
+        guard rename(temporary.path, url.path) == 0 else { throw FileError(path: url.path, code: errno) }
         renamed = true
     }
 
@@ -56,7 +56,7 @@ public enum AtomicFile {
     static func refuseFolder(_ url: URL) throws {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), isFolder.boolValue {
-            throw AtomicFileError(path: url.path, problem: "is a folder; give a file name")
+            throw FileError(path: url.path, problem: "is a folder; give a file name")
         }
     }
 
@@ -64,29 +64,21 @@ public enum AtomicFile {
     public static func checkFolder(_ url: URL) throws {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder), !isFolder.boolValue {
-            throw AtomicFileError(path: url.path, problem: "is a file, where a folder is needed")
+            throw FileError(path: url.path, problem: "is a file, where a folder is needed")
         }
         try makeFolder(url)
         // Only a file actually created shows that one can be (permissions, read-only mounts, /proc).
         let probe = url.appendingPathComponent(".probe.\(getpid()).\(UUID().uuidString)")
         guard FileManager.default.createFile(atPath: probe.path, contents: nil) else {
-            throw AtomicFileError(path: url.path, code: errno)
+            throw FileError(path: url.path, code: errno)
         }
         try? FileManager.default.removeItem(at: probe)
     }
 
     static func makeFolder(_ url: URL) throws {
         do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) }
-        catch { throw AtomicFileError(path: url.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
+        catch { throw FileError(path: url.path, problem: "cannot be made a folder (a file in its path, or no permission)") }
     }
 }
 
 /// A file or folder that cannot be written, in one line.
-public struct AtomicFileError: Error, CustomStringConvertible {
-    public let path: String, problem: String
-
-    public init(path: String, problem: String) { self.path = path; self.problem = problem }
-    init(path: String, code: Int32) { self.init(path: path, problem: "cannot be written: " + String(cString: strerror(code))) }
-
-    public var description: String { "\(path) \(problem)" }
-}

@@ -6,20 +6,16 @@ public enum TextFile {
     public static func read(_ url: URL) throws -> String {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
-            throw TextFileError(path: url.path, problem: "does not exist")
+            throw FileError(path: url.path, problem: "does not exist")
         }
-        guard !isFolder.boolValue else { throw TextFileError(path: url.path, problem: "is a folder, not a file") }
+        guard !isFolder.boolValue else { throw FileError(path: url.path, problem: "is a folder, not a file") }
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw TextFileError(path: url.path, problem: "cannot be read (no permission?)")
+            throw FileError(path: url.path, problem: "cannot be read (no permission?)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw TextFileError(path: url.path, problem: "is not UTF-8 text")
+            throw FileError(path: url.path, problem: "is not UTF-8 text")
         }
         return text
     }
 }
 
-public struct TextFileError: Error, CustomStringConvertible {
-    public let path: String, problem: String
-    public var description: String { "\(path) \(problem)" }
-}

@@ -58,7 +58,7 @@ public final class PackedSigns {
 /// rows split across threads. `scratch` holds the rounded activations, and
 /// its precision says how finely they are rounded.
 public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int,
-                          scratch: Int8Activations) {
+                          scratch: QuantizedActivations) {
     precondition(scratch.tokens >= tokens && scratch.cols == signs.cols && scratch.paddedCols % 64 == 0)
     scratch.quantize(a, tokens: tokens)
     let n = signs.rows

@@ -49,7 +49,7 @@ public final class PackedCodes2 {
 
 /// out[t, r] = Σ_j w(r, j) · a[t, j] on int8 activations, rows split across threads.
 public func int2Product(_ out: FloatPointer, _ w: PackedCodes2, _ a: ConstFloatPointer, tokens: Int,
-                        scratch: Int8Activations) {
+                        scratch: QuantizedActivations) {
     precondition(scratch.tokens >= tokens && scratch.cols == w.cols && scratch.paddedCols % 256 == 0)
     scratch.quantize(a, tokens: tokens)
     let padded = scratch.paddedCols, n = w.rows, planes = scratch.planes

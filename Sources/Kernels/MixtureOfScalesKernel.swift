@@ -42,11 +42,8 @@ public final class PackedMixtureOfScales {
         for t in 0..<tokens {
             let xt = x + t * m, g = gates + t * E
             if let router {
-                var top = -Float.infinity
-                for e in 0..<E { g[e] = dot(router, offset: e * m, xt, count: m); top = max(top, g[e]) }
-                var total: Float = 0
-                for e in 0..<E { g[e] = exp(g[e] - top); total += g[e] }
-                for e in 0..<E { g[e] /= total }
+                for e in 0..<E { g[e] = dot(router, offset: e * m, xt, count: m) }
+                softmax(g, count: E)
             } else {
                 g[0] = 1
             }
@@ -63,11 +60,11 @@ public final class PackedMixtureOfScales {
     /// Buffers for `forward`, reusable across calls with up to `tokens` tokens.
     public final class Scratch {
         public let tokens: Int
-        let activations: Int8Activations
+        let activations: QuantizedActivations
         let gates: FloatPointer, scaled: FloatPointer
         public init(tokens: Int, layer: PackedMixtureOfScales, precision: ActivationPrecision = .int16) {
             self.tokens = tokens
-            activations = Int8Activations(tokens: tokens, cols: layer.inFeatures, padTo: 64, precision: precision)
+            activations = QuantizedActivations(tokens: tokens, cols: layer.inFeatures, padTo: 64, precision: precision)
             gates = .allocate(capacity: tokens * layer.experts)
             scaled = .allocate(capacity: tokens * layer.inFeatures)
         }

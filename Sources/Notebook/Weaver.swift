@@ -58,7 +58,7 @@ public struct Weaver {
         let text: String
         do {
             text = try TextFile.read(source)
-        } catch let error as TextFileError {
+        } catch let error as FileError {
             throw WeaverError(chapter: source.path, message: "cannot read the chapter source: it " + error.problem)
         }
         return try weave(source: text, chapter: source.path, artifacts: artifacts)

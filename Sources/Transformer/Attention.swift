@@ -74,15 +74,6 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
 /// Softmax over the first `visible` entries of a row; the rest become 0.
 @inline(__always)
 func causalSoftmax(_ row: FloatPointer, count: Int, visible: Int) {
-    var maximum = -Float.infinity
-    for j in 0..<visible { maximum = max(maximum, row[j]) }
-    var sum: Float = 0
-    for j in 0..<visible {
-        let e = exp(row[j] - maximum)
-        row[j] = e
-        sum += e
-    }
-    let inverse = 1 / sum
-    for j in 0..<visible { row[j] *= inverse }
+    softmax(row, count: visible)
     for j in visible..<count { row[j] = 0 }
 }

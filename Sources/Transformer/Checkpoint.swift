@@ -1,3 +1,4 @@
+import Files
 import Foundation
 import Kernels
 
@@ -23,7 +24,7 @@ extension TransformerModel {
     public static func load(from url: URL) throws -> (model: TransformerModel, metadata: [String: String]) {
         let path = url.path
         let file = try Safetensors.read(from: url)
-        func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: path, problem: problem) }
+        func fail(_ problem: String) -> FileError { FileError(path: path, problem: problem) }
         guard let json = file.metadata["config"] else { throw fail("has no model config in its metadata") }
         guard let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) else {
             throw fail("has an unreadable model config: \(json)")

@@ -11,12 +11,7 @@ public func crossEntropyForward(_ logits: FloatPointer, _ losses: FloatPointer, 
         parallelChunks(rows, minimumChunk: 32) { range in
             for r in range {
                 let z = logits + r * V
-                var maximum = -Float.infinity
-                for j in 0..<V { maximum = max(maximum, z[j]) }
-                var sum: Float = 0
-                for j in 0..<V { let e = exp(z[j] - maximum); z[j] = e; sum += e }
-                let inverse = 1 / sum
-                for j in 0..<V { z[j] *= inverse }
+                softmax(z, count: V)
                 losses[r] = -log(max(z[Int(target[r])], Float.leastNormalMagnitude))
             }
         }

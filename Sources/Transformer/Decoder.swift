@@ -47,34 +47,25 @@ public final class Decoder {
         embeddingForward(x.data, [token], model.embedding.value.pointer, dim: c.dim)
         for (l, block) in model.blocks.enumerated() {
             let k = keys[l].data + position * c.dim, v = values[l].data + position * c.dim
-            rmsnormForward(h.data, rstd.data, x.pointer, block.attentionNorm.value.pointer, rows: 1, dim: c.dim,
-                           epsilon: c.normEpsilon)
-            block.q.forward(q.data, h.pointer, rows: 1)
-            block.k.forward(k, h.pointer, rows: 1)
-            block.v.forward(v, h.pointer, rows: 1)
-            model.rotary.rotate(q.data, position: position, dim: c.dim)
-            model.rotary.rotate(k, position: position, dim: c.dim)
-            for head in 0..<c.heads {
-                let qh = q.data + head * D, out = mix.data + head * D
-                for s in 0...position {
-                    scores[s] = dotProduct(qh, keys[l].data + s * c.dim + head * D, count: D) * scale
-                }
-                causalSoftmax(scores.data, count: position + 1, visible: position + 1)
-                out.update(repeating: 0, count: D)
-                for s in 0...position {
-                    let vs = values[l].data + s * c.dim + head * D, p = scores[s]
-                    for i in 0..<D { out[i] += p * vs[i] }
+            // One token: the MLP's norm reuses the attention's buffers.
+            let buffers = BlockBuffers(h: h.data, rstd: rstd.data, q: q.data, k: k, v: v, mix: mix.data, mid: mid.data,
+                                       h2: h.data, rstd2: rstd.data, gate: gate.data, up: up.data, m: m.data)
+            block.forward(x.data, x.pointer, buffers, rows: 1, config: c) {
+                model.rotary.rotate(q.data, position: position, dim: c.dim)
+                model.rotary.rotate(k, position: position, dim: c.dim)
+                for head in 0..<c.heads {
+                    let qh = q.data + head * D, out = mix.data + head * D
+                    for s in 0...position {
+                        scores[s] = dotProduct(qh, keys[l].data + s * c.dim + head * D, count: D) * scale
+                    }
+                    causalSoftmax(scores.data, count: position + 1, visible: position + 1)
+                    out.update(repeating: 0, count: D)
+                    for s in 0...position {
+                        let vs = values[l].data + s * c.dim + head * D, p = scores[s]
+                        for i in 0..<D { out[i] += p * vs[i] }
+                    }
                 }
             }
-            block.o.forward(mid.data, mix.pointer, rows: 1)
-            add(mid.data, x.pointer, count: c.dim)
-            rmsnormForward(h.data, rstd.data, mid.pointer, block.mlpNorm.value.pointer, rows: 1, dim: c.dim,
-                           epsilon: c.normEpsilon)
-            block.gate.forward(gate.data, h.pointer, rows: 1)
-            block.up.forward(up.data, h.pointer, rows: 1)
-            swigluForward(m.data, gate.pointer, up.pointer, count: c.ffnHidden)
-            block.down.forward(x.data, m.pointer, rows: 1)
-            add(x.data, mid.pointer, count: c.dim)
         }
         rmsnormForward(h.data, rstd.data, x.pointer, model.finalNorm.value.pointer, rows: 1, dim: c.dim,
                        epsilon: c.normEpsilon)

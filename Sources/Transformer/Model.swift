@@ -56,6 +56,40 @@ public final class Block {
     }
 }
 
+/// Where one block's forward pass reads and writes, for `rows` rows: the
+/// normed inputs and their 1/rms, q k v, the heads' mix, the mid-block
+/// residual, and the MLP's gate, up and product.
+struct BlockBuffers {
+    var h, rstd, q, k, v, mix, mid, h2, rstd2, gate, up, m: FloatPointer
+}
+
+extension Block {
+    /// out = block(x), the one definition of a block's order of operations:
+    ///
+    ///     mid = x + o(attention(q(h), k(h), v(h))),   h = norm(x)
+    ///     out = mid + down(silu(gate(h2)) ⊙ up(h2)),   h2 = norm(mid)
+    ///
+    /// `attend` rotates q and k and writes the heads' mix from q, k, v:
+    /// training attends within its windows, the decoder over its cache.
+    /// `out` may be `x`.
+    func forward(_ out: FloatPointer, _ x: ConstFloatPointer, _ b: BlockBuffers, rows n: Int, config c: ModelConfig,
+                 attend: () -> Void) {
+        rmsnormForward(b.h, b.rstd, x, attentionNorm.value.pointer, rows: n, dim: c.dim, epsilon: c.normEpsilon)
+        q.forward(b.q, b.h, rows: n)
+        k.forward(b.k, b.h, rows: n)
+        v.forward(b.v, b.h, rows: n)
+        attend()
+        o.forward(b.mid, b.mix, rows: n)
+        add(b.mid, x, count: n * c.dim)
+        rmsnormForward(b.h2, b.rstd2, b.mid, mlpNorm.value.pointer, rows: n, dim: c.dim, epsilon: c.normEpsilon)
+        gate.forward(b.gate, b.h2, rows: n)
+        up.forward(b.up, b.h2, rows: n)
+        swigluForward(b.m, b.gate, b.up, count: n * c.ffnHidden)
+        down.forward(out, b.m, rows: n)
+        add(out, b.mid, count: n * c.dim)
+    }
+}
+
 /// What the forward pass keeps for the backward pass, for one batch shape.
 /// Per block: the block input x, normed inputs h/h2 and their 1/rms, q k v,
 /// the attention probabilities and mix, the mid-block residual, gate/up/m.
@@ -138,26 +172,14 @@ public final class TransformerModel {
 
         embeddingForward(a.residual[0].data, tokens, embedding.value.pointer, dim: c.dim)
         for (l, block) in blocks.enumerated() {
-            let x = a.residual[l], out = a.residual[l + 1]
-            // attention half: mid = x + o(attention(rope(q(h)), rope(k(h)), v(h))), h = norm(x)
-            rmsnormForward(a.h[l].data, a.rstd[l].data, x.pointer, block.attentionNorm.value.pointer,
-                           rows: n, dim: c.dim, epsilon: c.normEpsilon)
-            block.q.forward(a.q[l].data, a.h[l].pointer, rows: n)
-            block.k.forward(a.k[l].data, a.h[l].pointer, rows: n)
-            block.v.forward(a.v[l].data, a.h[l].pointer, rows: n)
-            rotary.apply(a.q[l].data, batch: batch, length: length, dim: c.dim)
-            rotary.apply(a.k[l].data, batch: batch, length: length, dim: c.dim)
-            attentionForward(a.mix[l].data, a.probs[l].data, a.q[l].pointer, a.k[l].pointer, a.v[l].pointer, shape)
-            block.o.forward(a.mid[l].data, a.mix[l].pointer, rows: n)
-            add(a.mid[l].data, x.pointer, count: n * c.dim)
-            // MLP half: out = mid + down(silu(gate(h2)) ⊙ up(h2)), h2 = norm(mid)
-            rmsnormForward(a.h2[l].data, a.rstd2[l].data, a.mid[l].pointer, block.mlpNorm.value.pointer,
-                           rows: n, dim: c.dim, epsilon: c.normEpsilon)
-            block.gate.forward(a.gate[l].data, a.h2[l].pointer, rows: n)
-            block.up.forward(a.up[l].data, a.h2[l].pointer, rows: n)
-            swigluForward(a.m[l].data, a.gate[l].pointer, a.up[l].pointer, count: n * c.ffnHidden)
-            block.down.forward(out.data, a.m[l].pointer, rows: n)
-            add(out.data, a.mid[l].pointer, count: n * c.dim)
+            let buffers = BlockBuffers(h: a.h[l].data, rstd: a.rstd[l].data, q: a.q[l].data, k: a.k[l].data, v: a.v[l].data,
+                                       mix: a.mix[l].data, mid: a.mid[l].data, h2: a.h2[l].data, rstd2: a.rstd2[l].data,
+                                       gate: a.gate[l].data, up: a.up[l].data, m: a.m[l].data)
+            block.forward(a.residual[l + 1].data, a.residual[l].pointer, buffers, rows: n, config: c) {
+                rotary.apply(a.q[l].data, batch: batch, length: length, dim: c.dim)
+                rotary.apply(a.k[l].data, batch: batch, length: length, dim: c.dim)
+                attentionForward(a.mix[l].data, a.probs[l].data, a.q[l].pointer, a.k[l].pointer, a.v[l].pointer, shape)
+            }
         }
         rmsnormForward(a.final.data, a.finalRstd.data, a.residual[c.layers].pointer, finalNorm.value.pointer,
                        rows: n, dim: c.dim, epsilon: c.normEpsilon)

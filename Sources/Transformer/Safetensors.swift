@@ -60,17 +60,17 @@ public struct Safetensors {
     /// Written atomically: never a half-written file, and never a folder replaced.
     public func write(to url: URL) throws { try AtomicFile.write(encoded(), to: url) }
 
-    /// Parses and validates a file; every problem is a `SafetensorsError` naming the file.
+    /// Parses and validates a file; every problem is a `FileError` naming the file.
     public static func read(from url: URL) throws -> Safetensors {
         let path = url.path
         guard let file = FileManager.default.contents(atPath: path) else {
-            throw SafetensorsError(path: path, problem: "cannot be read (missing or not a file)")
+            throw FileError(path: path, problem: "cannot be read (missing or not a file)")
         }
         return try decode(file, path: path)
     }
 
     public static func decode(_ file: Data, path: String) throws -> Safetensors {
-        func fail(_ problem: String) -> SafetensorsError { SafetensorsError(path: path, problem: problem) }
+        func fail(_ problem: String) -> FileError { FileError(path: path, problem: problem) }
         guard file.count >= 8 else { throw fail("is truncated: \(file.count) bytes, no header") }
         let headerLength = file.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(file.count - 8) else {
@@ -160,9 +160,9 @@ public struct Safetensors {
 
     private func entry(_ name: String, dtypes: [String], shape: [Int], path: String?) throws -> Entry {
         let path = path ?? self.path
-        guard let e = entries[name] else { throw SafetensorsError(path: path, problem: "has no tensor '\(name)'") }
+        guard let e = entries[name] else { throw FileError(path: path, problem: "has no tensor '\(name)'") }
         guard dtypes.contains(e.dtype), e.shape == shape else {
-            throw SafetensorsError(path: path, problem: "has '\(name)' as \(e.dtype) \(e.shape), "
+            throw FileError(path: path, problem: "has '\(name)' as \(e.dtype) \(e.shape), "
                                    + "expected \(dtypes.joined(separator: " or ")) \(shape)")
         }
         return e
@@ -193,11 +193,6 @@ extension Safetensors.Entry {
     }
 }
 
-public struct SafetensorsError: Error, CustomStringConvertible {
-    public let path: String, problem: String
-    public init(path: String, problem: String) { self.path = path; self.problem = problem }
-    public var description: String { "\(path) \(problem)" }
-}
 
 /// A JSON string literal.
 func jsonString(_ s: String) -> String {

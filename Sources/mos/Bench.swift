@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Corpus
 import Kernels
@@ -20,7 +21,7 @@ struct BenchTrain: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        try compute.apply()
+        compute.apply()
         guard steps >= 1 else { throw Failure("--steps must be at least 1") }
         let profile = try profileOption.resolve()
         let corpus = Corpus.synthetic(validationBytes: 20_000, seed: 1)

@@ -29,7 +29,7 @@ struct BenchKernels: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        try compute.apply()
+        compute.apply()
         guard tokens >= 1, rounds >= 1 else { throw Failure("--tokens and --rounds must be at least 1") }
         let parsed = try shapes.split(separator: ",").map { text -> (Int, Int) in
             let parts = text.split(separator: "x").compactMap { Int($0) }

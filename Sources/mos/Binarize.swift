@@ -28,7 +28,7 @@ struct Binarize: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        try compute.apply()
+        compute.apply()
         var profile = try profileOption.resolve()
         if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
         if let windows, windows < 1 { throw Failure("--windows must be at least 1") }

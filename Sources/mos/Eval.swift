@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Binarization
 import Corpus
@@ -20,7 +21,7 @@ struct Eval: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        try compute.apply()
+        compute.apply()
         if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
         let (m, method, metadata) = try loadStudent(model, packed: float ? nil : activations)
         let corpus = try corpusOption.load(context: m.config.context)

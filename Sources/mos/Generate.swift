@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Kernels
 import Transformer
@@ -18,7 +19,7 @@ struct Generate: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        try compute.apply()
+        compute.apply()
         guard bytes >= 0 else { throw Failure("--bytes must not be negative") }
         guard temperature >= 0 else { throw Failure("--temperature must be a number, 0 or more") }
         let (m, method, _) = try loadStudent(model, packed: float ? nil : activations)

@@ -1,4 +1,6 @@
+import Files
 import ArgumentParser
+import Experiments
 import Foundation
 import Binarization
 import Transformer
@@ -56,7 +58,7 @@ struct Memory: ParsableCommand {
         }
         let file: Safetensors
         do { file = try Safetensors.read(from: URL(fileURLWithPath: shape)) }
-        catch let error as SafetensorsError { throw Failure(error.description) }
+        catch let error as FileError { throw Failure(error.description) }
         guard let json = file.metadata["config"],
               let config = try? JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) else {
             throw Failure("\(shape) has no readable model config in its metadata")

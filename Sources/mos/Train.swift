@@ -1,4 +1,5 @@
 import ArgumentParser
+import Experiments
 import Foundation
 import Corpus
 import Kernels
@@ -19,7 +20,7 @@ struct Train: ParsableCommand {
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
-        try compute.apply()
+        compute.apply()
         var profile = try profileOption.resolve()
         if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
         if let batch {

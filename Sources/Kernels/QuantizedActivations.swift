@@ -21,8 +21,9 @@ public enum ActivationPrecision: String, CaseIterable, Sendable {
     public var planes: Int { self == .int8 ? 1 : 2 }
 }
 
-/// A batch of tokens' activations as one or two int8 planes, each zero-padded to `paddedCols`.
-public final class Int8Activations {
+/// A batch of tokens' activations rounded to integers: one int8 plane (int8
+/// precision) or two (int16), each zero-padded to `paddedCols`.
+public final class QuantizedActivations {
     public let tokens: Int, cols: Int, paddedCols: Int
     public let planes: Int
     public let values: UnsafeMutablePointer<Int8>     // [tokens, planes, paddedCols]
