@@ -46,6 +46,6 @@ final class MethodTests: XCTestCase {
         let columns = Method.settingColumns
         XCTAssertEqual(Set(columns).count, columns.count)
         for type in Method.registry { for (name, _) in Method(type.init()).settings { XCTAssertTrue(columns.contains(name)) } }
-        XCTAssertEqual(Array(columns.prefix(6)), ["experts", "salient", "saliency", "compensation", "bits", "group"])
+        XCTAssertEqual(Array(columns.prefix(4)), ["experts", "salient", "saliency", "compensation"])
     }
 }
