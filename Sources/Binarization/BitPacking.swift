@@ -41,3 +41,21 @@ public func packSigns(_ w: ConstFloatPointer, count: Int) -> [UInt8] {
 public func unpackSigns(_ bytes: [UInt8], count: Int) -> [Float] {
     unpackCodes(bytes, bits: 1, count: count).map { $0 == 0 ? -1 : 1 }
 }
+
+/// Wider codes (codebook indices, up to 24 bits) in the same little-endian bit stream.
+public func packIndices(_ indices: [Int], bits: Int) -> [UInt8] {
+    precondition((1...24).contains(bits))
+    var out = [UInt8](repeating: 0, count: (indices.count * bits + 7) / 8)
+    for (i, index) in indices.enumerated() {
+        precondition(index >= 0 && index < 1 << bits, "index \(index) does not fit in \(bits) bits")
+        for k in 0..<bits where index >> k & 1 == 1 { out[(i * bits + k) / 8] |= 1 << UInt8((i * bits + k) % 8) }
+    }
+    return out
+}
+
+public func unpackIndices(_ bytes: [UInt8], bits: Int, count: Int) -> [Int] {
+    precondition((1...24).contains(bits) && bytes.count * 8 >= count * bits)
+    return (0..<count).map { i in
+        (0..<bits).reduce(0) { v, k in v | Int(bytes[(i * bits + k) / 8] >> UInt8((i * bits + k) % 8) & 1) << k }
+    }
+}

@@ -107,7 +107,7 @@ public struct MethodOption<M>: @unchecked Sendable {
 public struct Method: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Every method, in the order help and sweep columns list them.
     public static let registry: [any BinarizationMethod.Type] = [
-        FullPrecision.self, SignWithScale.self, OneBit.self, BinaryMoS.self, PBLLM.self, BiLLM.self, ARB.self,
+        FullPrecision.self, SignWithScale.self, OneBit.self, BinaryMoS.self, PBLLM.self, BiLLM.self, ARB.self, BTC.self,
         RoundToNearest.self, GPTQ.self,
     ]
 

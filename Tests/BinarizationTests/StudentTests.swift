@@ -159,7 +159,8 @@ final class StudentTests: XCTestCase {
     /// Packed students compute what their float simulation does, up to the
     /// rounding of activations (to within 1e-4 of the loss with int16
     /// activations, 1e-2 with int8), and their packed layers hold exactly the
-    /// accounted bytes (PB-LLM's sparse form excepted: it holds more).
+    /// accounted bytes (PB-LLM's sparse form holds more; BTC's codebook is
+    /// decoded into OneBit's sign bits).
     func testPackedStudentsMatchSimulationAndAccounting() throws {
         var c = ModelConfig()
         c.dim = 64; c.layers = 1; c.heads = 2; c.ffnHidden = 128; c.context = 8
@@ -168,7 +169,8 @@ final class StudentTests: XCTestCase {
         for p in teacher.parameters where p.value.shape.count == 2 { for i in 0..<p.value.count { p.value[i] = rng.normal() * 0.1 } }
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
         let (inputs, targets) = corpus.windows(at: [0, 50, 100, 150], length: 8)
-        let methods: [any BinarizationMethod] = [SignWithScale(), OneBit(), BinaryMoS(), RoundToNearest(), GPTQ(), PBLLM(salient: 0.2)]
+        let methods: [any BinarizationMethod] = [SignWithScale(), OneBit(), BinaryMoS(), RoundToNearest(), GPTQ(), PBLLM(salient: 0.2),
+                                                 BTC(bitsPerWeight: 0.6)]
         for method in methods.map(Method.init) {
             let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6, calibrationWindows: 8)
             let url = temporaryFile()
@@ -194,6 +196,9 @@ final class StudentTests: XCTestCase {
             let accounted = Storage.model(ModelShape(c), method)
             if method.kind is PBLLM {
                 XCTAssertGreaterThan(Student.linearBytesInMemory(packed), accounted.linearBits / 8)
+            } else if method.kind is BTC {
+                // Decoded for OneBit's kernel: a bit a weight and the two scales.
+                XCTAssertEqual(Student.linearBytesInMemory(packed), Storage.model(ModelShape(c), Method(OneBit())).linearBits / 8)
             } else {
                 XCTAssertEqual(Student.linearBytesInMemory(packed), accounted.linearBits / 8, "\(method)")
             }

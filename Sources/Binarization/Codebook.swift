@@ -1,0 +1,129 @@
+import Files
+import Kernels
+import Transformer
+
+// BTC-LLM's binary codebook (Gu et al., 2025), below one bit a weight. The
+// signs of each row are cut into sub-vectors of v bits; the layer's
+// sub-vectors are clustered into K = 2^b binary centroids (k-means in Hamming
+// distance, each centroid bit the majority vote of its members), and each
+// sub-vector is stored as its centroid's b-bit index: b / v bits a weight.
+// The scales are OneBit's (the rank-1 fit of |W|):
+//
+//     w_rj ≈ S_out[r] · c(r, j) · S_in[j],   c(r, j) = bit j mod v of centroid index(r, ⌊j / v⌋)
+//
+// Stored: n·⌈m/v⌉ indices of b bits, the codebook (K·v bits) and the scales
+// (16 bits each, n + m). BTC's learned transformation before binarization is
+// not built here.
+
+/// A layer's signs as codebook indices, with OneBit's scales.
+public struct CodebookCode: WeightCode {
+    public let rows: Int, cols: Int, vector: Int, indexBits: Int
+    public var indices: [Int]             // [rows, ⌈cols / vector⌉]
+    public var codebook: [UInt32]         // [K]: bit t = sign of position t (1: +1)
+    public var outputScale: [Float], inputScale: [Float]
+
+    public var chunks: Int { (cols + vector - 1) / vector }
+    public var centroids: Int { 1 << indexBits }
+
+    /// Clusters sign(W)'s sub-vectors; `iterations` rounds of k-means at most.
+    public init(_ w: ConstFloatPointer, rows n: Int, cols m: Int, vector v: Int, indexBits b: Int, iterations: Int = 10) {
+        precondition((1...24).contains(v) && (1...24).contains(b))
+        rows = n; cols = m; vector = v; indexBits = b
+        let scales = RankOneScales(absoluteOf: w, rows: n, cols: m)
+        outputScale = roundedToHalf(scales.outputScale); inputScale = roundedToHalf(scales.inputScale)
+        let chunks = (m + v - 1) / v
+        // Each sub-vector as bits, and the mask of the columns it covers (the last one of a row may be short).
+        var patterns = [UInt32](repeating: 0, count: n * chunks), masks = patterns
+        for r in 0..<n {
+            for c in 0..<chunks {
+                for t in 0..<min(v, m - c * v) {
+                    masks[r * chunks + c] |= 1 << UInt32(t)
+                    if w[r * m + c * v + t] >= 0 { patterns[r * chunks + c] |= 1 << UInt32(t) }
+                }
+            }
+        }
+        // Start from the most frequent patterns (ties by value, so the result is reproducible).
+        var counts: [UInt32: Int] = [:]
+        for p in patterns { counts[p, default: 0] += 1 }
+        var book = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(1 << b).map(\.key)
+        while book.count < 1 << b { book.append(book.last ?? 0) }
+        var assignment = [Int](repeating: -1, count: patterns.count)
+        // Assign, then update the centroids, and so on; the last step is an assignment.
+        for round in 0...iterations {
+            var changed = false
+            for i in patterns.indices {
+                var best = 0, distance = Int.max
+                for (k, centroid) in book.enumerated() {
+                    let d = ((patterns[i] ^ centroid) & masks[i]).nonzeroBitCount
+                    if d < distance { (best, distance) = (k, d) }
+                    if d == 0 { break }
+                }
+                if assignment[i] != best { assignment[i] = best; changed = true }
+            }
+            guard changed && round < iterations else { break }
+            // Majority vote per bit among the members that cover it; a tie keeps the bit.
+            var votes = [Int](repeating: 0, count: book.count * v)
+            for i in patterns.indices {
+                for t in 0..<v where masks[i] >> UInt32(t) & 1 == 1 {
+                    votes[assignment[i] * v + t] += patterns[i] >> UInt32(t) & 1 == 1 ? 1 : -1
+                }
+            }
+            for k in book.indices {
+                for t in 0..<v where votes[k * v + t] != 0 {
+                    book[k] = votes[k * v + t] > 0 ? book[k] | 1 << UInt32(t) : book[k] & ~(1 << UInt32(t))
+                }
+            }
+        }
+        indices = assignment; codebook = book
+    }
+
+    init(rows: Int, cols: Int, vector: Int, indexBits: Int) {
+        self.rows = rows; self.cols = cols; self.vector = vector; self.indexBits = indexBits
+        indices = []; codebook = []; outputScale = []; inputScale = []
+    }
+
+    /// The ±1 sign the code gives weight (r, j).
+    @inline(__always)
+    public func sign(_ r: Int, _ j: Int) -> Float {
+        codebook[indices[r * chunks + j / vector]] >> UInt32(j % vector) & 1 == 1 ? 1 : -1
+    }
+
+    /// Fraction of sign(W)'s bits the codebook reproduces.
+    public func agreement(with w: ConstFloatPointer) -> Double {
+        var same = 0
+        for r in 0..<rows { for j in 0..<cols where (w[r * cols + j] >= 0) == (sign(r, j) > 0) { same += 1 } }
+        return Double(same) / Double(rows * cols)
+    }
+
+    public func dequantized() -> [Float] {
+        (0..<(rows * cols)).map { i in let (r, j) = (i / cols, i % cols); return outputScale[r] * sign(r, j) * inputScale[j] }
+    }
+
+    public func tensors(prefix: String) -> [(name: String, entry: Safetensors.Entry)] {
+        [(prefix + "indices", .bytes(packIndices(indices, bits: indexBits))),
+         (prefix + "codebook", .bytes(packIndices(codebook.map(Int.init), bits: vector))),
+         (prefix + "input_scale", .halves(inputScale, shape: [cols])),
+         (prefix + "output_scale", .halves(outputScale, shape: [rows]))]
+    }
+
+    /// The centroids decoded into sign bits once, then OneBit's kernel: the
+    /// kernel reads one bit a weight, not the b / v of the stored form.
+    public func packed(precision: ActivationPrecision) -> LinearLayer? {
+        let signs = (0..<(rows * cols)).map { sign($0 / cols, $0 % cols) }
+        let bits = signs.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: rows, cols: cols) }
+        return PackedBinaryLinear(PackedMixtureOfScales(signs: bits, experts: 1, router: nil, inputScale: inputScale,
+                                                        outputScale: outputScale), precision: precision)
+    }
+
+    public static func load(_ file: Safetensors, prefix: String, rows: Int, cols: Int, vector: Int,
+                            indexBits: Int) throws -> CodebookCode {
+        var c = CodebookCode(rows: rows, cols: cols, vector: vector, indexBits: indexBits)
+        c.indices = unpackIndices(try file.bytes(prefix + "indices", count: (rows * c.chunks * indexBits + 7) / 8),
+                                  bits: indexBits, count: rows * c.chunks)
+        c.codebook = unpackIndices(try file.bytes(prefix + "codebook", count: (c.centroids * vector + 7) / 8),
+                                   bits: vector, count: c.centroids).map(UInt32.init)
+        c.inputScale = try file.halves(prefix + "input_scale", shape: [cols])
+        c.outputScale = try file.halves(prefix + "output_scale", shape: [rows])
+        return c
+    }
+}
