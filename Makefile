@@ -16,7 +16,7 @@ BIN      = .build/release
 TAG     := $(basename $(notdir $(CORPUS)))-$(PROFILE)
 RUN     := $(FIGURES)/runs/$(TAG)
 TEACHER := $(RUN)/teacher.safetensors
-CHAPTERS = FirstLook BinaryKernel Experts Regime Router MemoryCost PartialBinary Frontier
+CHAPTERS = FirstLook BinaryKernel Experts Regime Router MemoryCost PartialBinary Codebook Frontier
 CHAPTER_DIRS = $(addprefix $(RUN)/,$(CHAPTERS))
 # Students are trained once per run and shared: the expert sweep's serve later chapters.
 ARGS_Experts = --seeds $(SEEDS) --students $(RUN)/students
@@ -24,6 +24,7 @@ ARGS_Regime  = --seeds $(REGIME_SEEDS) --students $(RUN)/students
 ARGS_Router  = --students $(RUN)/students
 ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_PartialBinary = --seeds 1 --students $(RUN)/students
+ARGS_Codebook = --seeds $(SEEDS) --students $(RUN)/students
 
 .PHONY: all deps build test report clean help
 all: report
@@ -66,8 +67,8 @@ $(RUN)/%/.done: $(TEACHER) $(STUDENTS) Chapters/%/main.swift $(BIN)/mos
 # Later chapters read the students the expert sweep made. The chapters that
 # time kernels run alone, after the others, so that `make -j2` cannot load the
 # cores they measure.
-$(RUN)/Regime/.done $(RUN)/Router/.done $(RUN)/PartialBinary/.done: $(RUN)/Experts/.done
-$(RUN)/Frontier/.done: $(addsuffix /.done,$(addprefix $(RUN)/,FirstLook Experts Regime Router MemoryCost PartialBinary))
+$(RUN)/Regime/.done $(RUN)/Router/.done $(RUN)/PartialBinary/.done $(RUN)/Codebook/.done: $(RUN)/Experts/.done
+$(RUN)/Frontier/.done: $(addsuffix /.done,$(addprefix $(RUN)/,FirstLook Experts Regime Router MemoryCost PartialBinary Codebook))
 $(RUN)/BinaryKernel/.done: $(RUN)/Frontier/.done
 
 $(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) $(BIN)/mos

@@ -9,7 +9,7 @@ let native: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"], .when(conf
 
 /// The report's chapters, in order: executable name and folder under Chapters/.
 let chapters = [("first-look", "FirstLook"), ("binary-kernel", "BinaryKernel"), ("experts", "Experts"),
-                ("regime", "Regime"), ("router", "Router"), ("memory-cost", "MemoryCost"), ("partial-binary", "PartialBinary"),
+                ("regime", "Regime"), ("router", "Router"), ("memory-cost", "MemoryCost"), ("partial-binary", "PartialBinary"), ("codebook", "Codebook"),
                 ("frontier", "Frontier")]
 
 let package = Package(

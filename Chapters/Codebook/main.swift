@@ -1,0 +1,201 @@
+import ArgumentParser
+import Files
+import Foundation
+import Binarization
+import Corpus
+import Experiments
+import Kernels
+import Notebook
+import Transformer
+
+//: # Below one bit: a codebook of signs
+//:
+//: One bit a weight is not a floor. A layer's sign matrix repeats itself: cut
+//: each row into sub-vectors of v signs, and far fewer than 2^v distinct
+//: patterns occur often. BTC-LLM clusters them into a codebook of K = 2^b
+//: binary centroids and stores each sub-vector as a b-bit index, so the signs
+//: cost b / v bits a weight; the scales stay OneBit's:
+//:
+//:     w_rj ≈ S_out[r] · c(r, j) · S_in[j],   c(r, j) = bit (j mod v) of the centroid that sub-vector ⌊j / v⌋ of row r points to
+//:
+//: This chapter sweeps b / v from 0.6 to 1.0 on our teacher, post-training
+//: (BTC's learned transformation before binarization, and distillation
+//: afterwards, are not built), next to OneBit and BinaryMoS distilled at one bit:
+//: `swift run -c release codebook --out DIR [--teacher FILE] [--bits 0.6,0.7,0.8,0.9,1.0]`.
+
+struct Codebook: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "codebook",
+        abstract: "Chapter: BTC's binary codebook below one bit, perplexity against bits per weight.")
+
+    @OptionGroup var options: ChapterOptions
+    @Option(help: "Index bits per weight, comma-separated (each sub-vector of 10 gets round(10·B) bits).")
+    var bits = "0.6,0.7,0.8,0.9,1.0"
+
+    func run() throws {
+        let settings = try options.start()
+        let rates = bits.split(separator: ",").compactMap { Double($0) }
+        let methods = rates.map { Method(BTC(bitsPerWeight: $0)) }
+        guard !rates.isEmpty, rates.count == bits.split(separator: ",").count,
+              methods.allSatisfy({ $0.problems.isEmpty }) else {
+            throw ValidationError("--bits '\(bits)' is not a list of rates between 0.1 and 1.6")
+        }
+        let text = try options.loadCorpus(settings)
+        let teacherPath = try options.teacherPath(settings, text)
+        let log = ChapterOptions.log
+        var sweep = Sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
+        sweep.jobs = options.threads
+        let codebooks = sweep.own(try sweep.run(into: options.studentFolder.appendingPathComponent("codebook.csv"), log: log))
+        var trained = Sweep(teacher: teacherPath, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text,
+                            profile: settings)
+        trained.seeds = options.seeds; trained.jobs = options.threads; trained.saveDirectory = options.studentFolder
+        let distilled = trained.own(try trained.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: log))
+        let teacher = try Student.load(from: URL(fileURLWithPath: teacherPath)).model
+        let rows = try summarize(codebooks, rates: rates, teacher: teacher, options.folder)
+        try diagram(teacher, options.folder)
+        try plot(distilled, options.folder)
+        try AtomicFile.write(findings(rows, distilled), to: options.folder.appendingPathComponent("findings.md"))
+    }
+
+/*:
+ ## The sweep
+
+ Each rate B gives every sub-vector of v = 10 signs round(10·B) index bits,
+ so K = 2^(10·B) centroids per layer: 64 at 0.6, 1024 at 1.0. The k-means
+ starts from the layer's K most frequent patterns, assigns each sub-vector to
+ its nearest centroid in Hamming distance, and sets every centroid bit by the
+ majority of its members, for ten rounds or until nothing moves. `agreement`
+ is the share of the teacher's sign bits the codebook reproduces, averaged
+ over the layers. Bits per weight count the indices, the codebook and the
+ scales: **as stored in this compact model**, whose layers hold only a few
+ thousand sub-vectors, so that a codebook of 2^(10·B) × 10 bits weighs a
+ lot, and **as LLaMA-1-7B would store them**, where it weighs nothing.
+ */
+    struct Row {
+        var rate: Double, centroids: Int, agreement: Double, perplexity: Double, bitsCompact: Double, bitsLlama: Double
+    }
+
+    func summarize(_ records: [SweepRecord], rates: [Double], teacher: TransformerModel, _ folder: URL) throws -> [Row] {
+        let llama = ModelShape.named["llama-1-7b"]!
+        var rows: [Row] = []
+        for rate in rates {
+            let method = BTC(bitsPerWeight: rate)
+            guard let record = records.first(where: { $0.method == Method(method) }) else { continue }
+            let layers = teacher.blocks.flatMap(\.linears).map { $0.layer as! DenseLinear }
+            let agreement = layers.map { layer in
+                CodebookCode(layer.weight.value.pointer, rows: layer.outFeatures, cols: layer.inFeatures,
+                             vector: method.vector, indexBits: method.indexBits).agreement(with: layer.weight.value.pointer)
+            }.reduce(0, +) / Double(layers.count)
+            rows.append(Row(rate: rate, centroids: 1 << method.indexBits, agreement: agreement, perplexity: record.perplexity,
+                            bitsCompact: record.bitsPerWeight,
+                            bitsLlama: Storage.model(llama, Method(method)).linearBitsPerWeight))
+        }
+        var table = CSVTable(columns: ["index_bits_per_weight", "centroids", "agreement", "perplexity", "bits_compact", "bits_llama7b"])
+        for r in rows {
+            table.append([CSVTable.format(r.rate), r.centroids, String(format: "%.4f", r.agreement), String(format: "%.4f", r.perplexity),
+                          String(format: "%.4f", r.bitsCompact), String(format: "%.4f", r.bitsLlama)])
+        }
+        try table.write(to: folder.appendingPathComponent("codebook.csv"))
+        return rows
+    }
+//: {{table: codebook.csv}}
+
+/*:
+ ## One row, drawn
+
+ The first four sub-vectors of the first row of block 0's q projection at
+ 0.8 bits per weight (256 centroids): each sub-vector's signs, the index it
+ is stored as, and the centroid that index stands for; a centroid bit that
+ differs from the sub-vector's is one sign the codebook gets wrong.
+
+ {{figure: codebook-flow.svg}}
+ */
+    func diagram(_ teacher: TransformerModel, _ folder: URL) throws {
+        let layer = teacher.blocks[0].q as! DenseLinear, method = BTC(bitsPerWeight: 0.8)
+        let w = layer.weight.value.pointer, (n, m, v) = (layer.outFeatures, layer.inFeatures, method.vector)
+        let code = CodebookCode(w, rows: n, cols: m, vector: v, indexBits: method.indexBits)
+        let bits = { (value: (Int) -> Bool) in (0..<v).map { value($0) ? "+" : "−" }.joined() }
+        var dot = """
+            digraph codebook {
+              rankdir=LR; nodesep=0.3; ranksep=1.0;
+              node [shape=box, style="rounded,filled", fontname="monospace", fontsize=11];
+              edge [fontname="sans", fontsize=9, color="#445588"];
+              label=\(DOT.quote("sub-vectors of sign(W) → b-bit indices → centroids of the codebook")); labelloc=t;
+
+            """
+        for c in 0..<min(4, code.chunks) {
+            let signs = bits { t in c * v + t < m && w[c * v + t] >= 0 }
+            let index = code.indices[c]
+            let centroid = bits { code.codebook[index] >> UInt32($0) & 1 == 1 }
+            let wrong = zip(signs, centroid).filter { $0 != $1 }.count
+            dot += "  sub\(c) [label=\(DOT.quote(lines: ["columns \(c * v)–\(min(m, (c + 1) * v) - 1)", signs])), fillcolor=\"#eeeeff\"];\n"
+            dot += "  index\(c) [label=\(DOT.quote(lines: ["index", "\(index) (\(method.indexBits) bits)"])), fillcolor=\"#ffeedd\"];\n"
+            dot += "  centroid\(c) [label=\(DOT.quote(lines: ["centroid \(index)", centroid, wrong == 0 ? "exact" : "\(wrong) sign\(wrong == 1 ? "" : "s") off"])), fillcolor=\"#eeffee\"];\n"
+            dot += "  sub\(c) -> index\(c) [label=\"nearest\"];\n  index\(c) -> centroid\(c) [label=\"lookup\"];\n"
+        }
+        dot += "}\n"
+        try AtomicFile.write(dot, to: folder.appendingPathComponent("codebook-flow.dot"))
+        try AtomicFile.write(try Graphviz.renderSVG(dot: dot), to: folder.appendingPathComponent("codebook-flow.svg"))
+    }
+
+/*:
+ ## Against one bit
+
+ Perplexity against the stored bits per weight of this compact model, the
+ codebook's rates as a line, OneBit and BinaryMoS (distilled, mean and
+ standard deviation over seeds) as points.
+
+ {{figure: codebook.svg}}
+ */
+    func plot(_ distilled: [SweepRecord], _ folder: URL) throws {
+        var points = CSVTable(columns: ["label", "bits", "perplexity_mean", "perplexity_std"])
+        for (e, label) in [(1, "OneBit"), (4, "BinaryMoS E=4")] {
+            let picked = distilled.filter { ($0.method.kind as? BinaryMoS)?.experts == e }
+            guard let first = picked.first else { continue }
+            let (mean, std) = meanAndDeviation(picked.map(\.perplexity))
+            points.append([label, String(format: "%.4f", first.bitsPerWeight), String(format: "%.4f", mean), String(format: "%.4f", std)])
+        }
+        try points.write(to: folder.appendingPathComponent("codebook-points.csv"))
+        try AtomicFile.write("""
+            set terminal svg size 720,380 dynamic font "sans,11"
+            set output "codebook.svg"
+            set datafile separator ","
+            set xlabel "bits per weight of the block layers, as stored in this model"
+            set ylabel "validation perplexity (per byte)"
+            set key top right
+            set grid
+            set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1
+            plot "codebook.csv" skip 1 using 5:4 with linespoints pointtype 7 title "BTC codebook (post-training)", \\
+                 "codebook-points.csv" skip 1 using 2:3:4 with yerrorbars pointtype 5 title "OneBit, BinaryMoS E=4 (distilled)"
+            """, to: folder.appendingPathComponent("codebook.gp"))
+    }
+//: {{include: findings.md}}
+
+    func findings(_ rows: [Row], _ distilled: [SweepRecord]) -> String {
+        guard let last = rows.last, let first = rows.first else { return "No codebook students.\n" }
+        let f = { (x: Double) in String(format: "%.4f", x) }
+        var s = "From \(CSVTable.format(first.rate)) to \(CSVTable.format(last.rate)) index bits per weight, the codebook keeps "
+        s += "\(String(format: "%.1f", 100 * first.agreement)) % to \(String(format: "%.1f", 100 * last.agreement)) % of the teacher's signs "
+        s += "and scores perplexity \(f(first.perplexity)) to \(f(last.perplexity)). "
+        s += "Stored in this model those rates cost \(String(format: "%.2f", first.bitsCompact)) to \(String(format: "%.2f", last.bitsCompact)) bits per weight "
+        s += "(at LLaMA-1-7B's shapes \(String(format: "%.3f", first.bitsLlama)) to \(String(format: "%.3f", last.bitsLlama))). "
+        let oneBit = distilled.filter { ($0.method.kind as? BinaryMoS)?.experts == 1 }
+        let one = oneBit.map(\.perplexity)
+        if let bits = oneBit.first?.bitsPerWeight {
+            let below = rows.filter { $0.bitsCompact < bits }
+            s += below.isEmpty
+                ? "Every rate costs more than OneBit's \(String(format: "%.2f", bits)) bits here: at these widths the codebook outweighs what the indices save. "
+                : "Below OneBit's \(String(format: "%.2f", bits)) bits as stored: \(below.map { CSVTable.format($0.rate) }.joined(separator: ", ")). "
+        }
+        if !one.isEmpty {
+            let mean = one.reduce(0, +) / Double(one.count)
+            let better = rows.filter { $0.perplexity <= mean }
+            s += better.isEmpty
+                ? "No rate reaches distilled OneBit's \(f(mean)): without distillation a codebook of signs does not catch a trained one-bit layer here."
+                : "At \(better.map { CSVTable.format($0.rate) }.joined(separator: ", ")) bits it scores no worse than distilled OneBit's \(f(mean))."
+        }
+        return s + "\n"
+    }
+}
+
+Codebook.main()
