@@ -39,7 +39,9 @@ struct Frontier: ParsableCommand {
  round-to-nearest and by GPTQ. `fp` is the teacher stored in 16 bits. BiLLM
  and ARB keep six 16-bit scales per row and block of 128 columns and a group
  flag per weight, so their exact storage is well above the 1.1 bits their
- papers quote for the signs alone: the table counts every bit.
+ papers quote for the signs alone: the table counts every bit. BTC (0.8
+ index bits per weight, codebooks of 256 sub-vectors of 10 signs, OneBit's
+ scales) is the previous chapter's, post-training.
  */
     func run() throws {
         let settings = try options.start()
@@ -51,7 +53,8 @@ struct Frontier: ParsableCommand {
                             profile: settings)
         trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
         var records = trained.own(try trained.run(into: studentFolder.appendingPathComponent("experts.csv"), log: log))
-        let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), BiLLM(), ARB(), RoundToNearest(), GPTQ()]
+        let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), BiLLM(), ARB(), BTC(),
+                                                      RoundToNearest(), GPTQ()]
         var sweep = Sweep(teacher: teacher, methods: postTraining.map(Method.init), corpus: text, profile: settings)
         sweep.seeds = seeds; sweep.jobs = threads
         records += sweep.own(try sweep.run(into: studentFolder.appendingPathComponent("post-training.csv"), log: log))
@@ -90,6 +93,7 @@ struct Frontier: ParsableCommand {
             ("FP16", FullPrecision(), FullPrecision()), ("sign", SignWithScale(), SignWithScale()),
             ("OneBit", BinaryMoS(experts: 1), OneBit()), ("BinaryMoS E=4", BinaryMoS(experts: 4), BinaryMoS(experts: 4)),
             ("PB-LLM 10%", PBLLM(), PBLLM()), ("BiLLM", BiLLM(), BiLLM()), ("ARB", ARB(), ARB()),
+            ("BTC 0.8 bits", BTC(), BTC()),
             ("RTN 2-bit g128", RoundToNearest(), RoundToNearest()),
             ("GPTQ 2-bit g128", GPTQ(), GPTQ())]
         var rows: [Row] = []
@@ -160,7 +164,10 @@ struct Frontier: ParsableCommand {
  Each method's kernel multiplying one token by a 4096 × 4096 layer (LLaMA-7B's
  attention projections) on one thread, timed interleaved in this run against
  OpenBLAS's float sgemv: sign and OneBit share the static-scale binary kernel, BinaryMoS
- adds its router and mixing, RTN and GPTQ share the 2-bit kernel. They run on
+ adds its router and mixing, RTN and GPTQ share the 2-bit kernel, BiLLM and
+ ARB run three sign planes per block of 128 columns through the binary kernel
+ with a tenth of the columns in float, and BTC's codebook is decoded into
+ sign bits when the student is loaded, so it runs on OneBit's kernel. They run on
  int16 activations, whose perplexity matches the float simulation the
  students above were scored with to about 10⁻⁶ (chapter 2 also times int8,
  faster and slightly less exact). PB-LLM's packed
@@ -174,7 +181,8 @@ struct Frontier: ParsableCommand {
         benchmark.precisions = [.int16]    // the precision that matches the float scores above
         let timings = benchmark.run().filter { $0.kernel != "binary_swift" }
         var table = CSVTable(columns: ["kernel", "methods", "milliseconds", "speedup_vs_sgemv", "weight_bytes"])
-        let methods = ["sgemv": "FP (float32)", "binary": "sign, OneBit", "binarymos": "BinaryMoS E=4", "int2": "RTN, GPTQ 2-bit"]
+        let methods = ["sgemv": "FP (float32)", "binary": "sign, OneBit, BTC (decoded)", "binarymos": "BinaryMoS E=4",
+                       "int2": "RTN, GPTQ 2-bit", "billm": "BiLLM, ARB"]
         for t in timings {
             table.append([t.kernel, methods[t.kernel] ?? t.kernel, String(format: "%.4f", t.seconds * 1000),
                           String(format: "%.2f", timings[0].seconds / t.seconds), t.weightBytes])

@@ -57,19 +57,31 @@ struct PartialBinary: ParsableCommand {
  weight, the salient index (one bit per weight) and four 16-bit numbers per
  row, at this model's widths.
  */
+    /// The four variants, in the table's order: saliency, and compensation or not.
+    static let variants: [(saliency: PBLLM.Saliency, compensation: Bool)] =
+        [(.magnitude, false), (.magnitude, true), (.hessian, false), (.hessian, true)]
+
+    /// One salient fraction: its bits and each variant's mean perplexity over seeds (nil: not run).
+    struct Row { var ratio: Double, bits: Double, perplexity: [Double?] }
+
     func summarize(_ records: [SweepRecord], ratios: [Double], check: String, _ folder: URL) throws {
-        let variants: [(PBLLM.Saliency, Bool)] = [(.magnitude, false), (.magnitude, true), (.hessian, false), (.hessian, true)]
-        var table = CSVTable(columns: ["salient", "bits_per_weight"] + variants.map { "\($0.0.rawValue)\($0.1 ? "+gptq" : "")" })
+        var rows: [Row] = []
         for r in ratios {
             let atRatio = records.compactMap { record in
                 (record.method.kind as? PBLLM).flatMap { $0.salientRatio == r ? (method: $0, record: record) : nil }
             }
             guard let bits = atRatio.first?.record.bitsPerWeight else { continue }
-            let cells = variants.map { v -> String in
-                let p = atRatio.filter { $0.method.saliency == v.0 && $0.method.compensation == v.1 }.map(\.record.perplexity)
-                return p.isEmpty ? "" : String(format: "%.4f", p.reduce(0, +) / Double(p.count))
-            }
-            table.append([CSVTable.format(r), CSVTable.format(bits, digits: 6)] + cells)
+            rows.append(Row(ratio: r, bits: bits, perplexity: Self.variants.map { v in
+                let p = atRatio.filter { $0.method.saliency == v.saliency && $0.method.compensation == v.compensation }
+                    .map(\.record.perplexity)
+                return p.isEmpty ? nil : p.reduce(0, +) / Double(p.count)
+            }))
+        }
+        var table = CSVTable(columns: ["salient", "bits_per_weight"]
+                             + Self.variants.map { "\($0.saliency.rawValue)\($0.compensation ? "+gptq" : "")" })
+        for row in rows {
+            table.append([CSVTable.format(row.ratio), CSVTable.format(row.bits, digits: 6)]
+                         + row.perplexity.map { $0.map { String(format: "%.4f", $0) } ?? "" })
         }
         try table.write(to: folder.appendingPathComponent("partial-binary.csv"))
         try AtomicFile.write("""
@@ -83,7 +95,8 @@ struct PartialBinary: ParsableCommand {
             set key top right
             plot for [i=3:6] "partial-binary.csv" using 2:i with linespoints pointsize 0.7 title columnheader(i)
             """, to: folder.appendingPathComponent("partial-binary.gp"))
-        try AtomicFile.write(findings(table) + check, to: folder.appendingPathComponent("findings.md"))
+        try AtomicFile.write(findings(rows, names: Array(table.columns.dropFirst(2))) + check,
+                             to: folder.appendingPathComponent("findings.md"))
     }
 //: {{table: partial-binary.csv}}
 //: {{figure: partial-binary.svg}}
@@ -143,24 +156,22 @@ struct PartialBinary: ParsableCommand {
 //: {{table: compensation-check.csv}}
 //: {{include: findings.md}}
 
-    func findings(_ table: CSVTable) -> String {
-        guard let last = table.rows.last, let first = table.rows.first else { return "" }
-        let names = Array(table.columns.dropFirst(2))
-        let values = { (row: [String]) in row.dropFirst(2).map { Double($0) ?? .infinity } }
-        let bestAtTop = zip(names, values(last)).min { $0.1 < $1.1 }!
-        let bestAtZero = zip(names, values(first)).min { $0.1 < $1.1 }!
-        let f = { (x: Double) in String(format: "%.3f", x) }
-        var s = "With no salient weights (r = \(first[0]), \(first[1]) bits per weight) the best variant is "
-            + "\(bestAtZero.0) at perplexity \(f(bestAtZero.1)); at r = \(last[0]) (\(last[1]) bits per weight) it is "
+    func findings(_ rows: [Row], names: [String]) -> String {
+        guard let last = rows.last, let first = rows.first else { return "" }
+        let best = { (row: Row) in zip(names, row.perplexity.map { $0 ?? .infinity }).min { $0.1 < $1.1 }! }
+        let (bestAtTop, bestAtZero) = (best(last), best(first))
+        let f = { (x: Double) in String(format: "%.3f", x) }, bits = { (x: Double) in String(format: "%.3f", x) }
+        var s = "With no salient weights (r = \(CSVTable.format(first.ratio)), \(bits(first.bits)) bits per weight) the best variant is "
+            + "\(bestAtZero.0) at perplexity \(f(bestAtZero.1)); at r = \(CSVTable.format(last.ratio)) (\(bits(last.bits)) bits per weight) it is "
             + "\(bestAtTop.0) at \(f(bestAtTop.1)). "
         // Compensation, judged at each fraction on the mean of both saliencies.
         var helps: [String] = [], hurts: [String] = []
-        for row in table.rows {
-            let v = values(row), with = v[1] + v[3], without = v[0] + v[2]
+        for row in rows {
+            let v = row.perplexity.map { $0 ?? .infinity }, with = v[1] + v[3], without = v[0] + v[2]
             guard with.isFinite, without.isFinite else { continue }
-            if with < without { helps.append(row[0]) } else if with > without { hurts.append(row[0]) }
+            if with < without { helps.append(CSVTable.format(row.ratio)) } else if with > without { hurts.append(CSVTable.format(row.ratio)) }
         }
-        let list = { (r: [String]) in r.count == table.rows.count ? "every fraction" : "r = " + r.joined(separator: ", ") }
+        let list = { (r: [String]) in r.count == rows.count ? "every fraction" : "r = " + r.joined(separator: ", ") }
         if !helps.isEmpty && !hurts.isEmpty {
             s += "Error compensation lowers the perplexity at \(list(helps)) and raises it at \(list(hurts))"
         } else if !helps.isEmpty || !hurts.isEmpty {

@@ -69,9 +69,7 @@ struct Router: ParsableCommand {
         model.forward(tokens: inputs, targets: targets, batch: starts.count, length: length)
         let rows = model.lastRows
         let registers: [UInt8]? = text.registers.map { r in starts.flatMap { s in (s..<(s + length)).map { r[$0] } } }
-        var table = CSVTable(columns: ["block", "layer", "entropy", "low_entropy_share"] + (0..<E).map { "usage\($0)" }
-                             + ["register_information_bits"])
-        var layers: [(block: Int, name: String, layer: MixtureOfScalesLinear, entropy: Double)] = []
+        var layers: [LayerGates] = []
         for (l, block) in model.blocks.enumerated() {
             for (name, layer) in block.linears {
                 guard let router = layer as? MixtureOfScalesLinear else { continue }
@@ -85,13 +83,16 @@ struct Router: ParsableCommand {
                     if h < 0.5 { low += 1 }
                 }
                 let favourite = (0..<rows).map { r in (0..<E).max { g[r * E + $0] < g[r * E + $1] }! }
-                let information = registers.map { mutualInformation(favourite, $0.map(Int.init)) }
-                table.append([l, name, String(format: "%.3f", entropy / Double(rows)),
-                              String(format: "%.3f", Double(low) / Double(rows))]
-                             + usage.map { String(format: "%.3f", $0 / Double(rows)) }
-                             + [information.map { String(format: "%.3f", $0) } ?? ""])
-                layers.append((l, name, router, entropy / Double(rows)))
+                layers.append(LayerGates(block: l, name: name, layer: router, entropy: entropy / Double(rows),
+                                         lowShare: Double(low) / Double(rows), usage: usage.map { $0 / Double(rows) },
+                                         information: registers.map { mutualInformation(favourite, $0.map(Int.init)) }))
             }
+        }
+        var table = CSVTable(columns: ["block", "layer", "entropy", "low_entropy_share"] + (0..<E).map { "usage\($0)" }
+                             + ["register_information_bits"])
+        for g in layers {
+            table.append([g.block, g.name, String(format: "%.3f", g.entropy), String(format: "%.3f", g.lowShare)]
+                         + g.usage.map { String(format: "%.3f", $0) } + [g.information.map { String(format: "%.3f", $0) } ?? ""])
         }
         try table.write(to: folder.appendingPathComponent("router-layers.csv"))
         try trainingHistory(mos.history, folder)
@@ -105,7 +106,7 @@ struct Router: ParsableCommand {
             try flowDiagram(chosen.layer, inputs: inputs, title: "block \(chosen.block), \(chosen.name)", name: name, folder)
         }
         let registerEntropy = registers.map { r in mutualInformation(r.map(Int.init), r.map(Int.init)) }
-        try AtomicFile.write(findings(table, middle: (middle.block, middle.name), decided: (decided.block, decided.name),
+        try AtomicFile.write(findings(layers, middle: (middle.block, middle.name), decided: (decided.block, decided.name),
                                       registerEntropy: registerEntropy), to: folder.appendingPathComponent("findings.md"))
     }
 //: {{table: router-layers.csv}}
@@ -269,9 +270,16 @@ struct Router: ParsableCommand {
         try AtomicFile.write(try Graphviz.renderSVG(dot: dot), to: folder.appendingPathComponent("\(name).svg"))
     }
 
+    /// One binarized projection's gates over the validation windows.
+    struct LayerGates {
+        var block: Int, name: String, layer: MixtureOfScalesLinear
+        var entropy: Double, lowShare: Double, usage: [Double]
+        var information: Double?      // bits about the synthetic corpus's register, where it is known
+    }
+
     /// Sentences about this run's gates.
-    func findings(_ table: CSVTable, middle: (Int, String), decided: (Int, String), registerEntropy: Double?) -> String {
-        let entropy = table.column("entropy")!.compactMap(Double.init)
+    func findings(_ layers: [LayerGates], middle: (Int, String), decided: (Int, String), registerEntropy: Double?) -> String {
+        let entropy = layers.map(\.entropy)
         let mean = entropy.reduce(0, +) / Double(max(entropy.count, 1))
         let f = { (x: Double) in String(format: "%.2f", x) }
         var s = "Across the \(entropy.count) binarized projections, the mean normalised gate entropy is \(f(mean)), "
@@ -280,12 +288,10 @@ struct Router: ParsableCommand {
             ? "The routers stay close to uniform: most tokens get nearly the same mixture, so the experts act almost as one static scale. "
             : mean > 0.6 ? "The routers have moved partly away from uniform: tokens get somewhat different mixtures of the experts. "
                          : "The routers have moved well away from uniform: many tokens lean on one or two experts. "
-        if let registerEntropy, let info = table.column("register_information_bits")?.compactMap(Double.init),
-           let top = info.max() {
-            let index = info.firstIndex(of: top)!
-            s += "The router's favourite expert carries up to \(f(top)) bits of information about the register of the token "
-            s += "(block \(table.rows[index][0]), \(table.rows[index][1])), out of the \(f(registerEntropy)) bits the register itself holds: "
-            s += top > 0.2 ? "some routers have learned to tell the kinds of text apart without being told. "
+        if let registerEntropy, let top = layers.filter({ $0.information != nil }).max(by: { $0.information! < $1.information! }) {
+            s += "The router's favourite expert carries up to \(f(top.information!)) bits of information about the register of the token "
+            s += "(block \(top.block), \(top.name)), out of the \(f(registerEntropy)) bits the register itself holds: "
+            s += top.information! > 0.2 ? "some routers have learned to tell the kinds of text apart without being told. "
                            : "the routers barely track the kind of text. "
         }
         s += "The diagrams above show the gates of a few tokens for the output projection of block \(middle.0)"

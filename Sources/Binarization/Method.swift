@@ -139,9 +139,6 @@ public struct Method: Codable, Equatable, Sendable, CustomStringConvertible {
         M.options.map { ($0.name, $0.get(kind)) }
     }
 
-    /// The names of the method's options.
-    public var optionNames: [String] { settings.map(\.name) }
-
     /// Sets option `name` from text; a one-line error names what is wrong.
     public mutating func set(_ name: String, to text: String) throws {
         func apply<M: BinarizationMethod>(_ kind: M) throws -> M {
@@ -159,11 +156,9 @@ public struct Method: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Every option name any method has, in registry order: the sweep CSV's setting columns.
     public static var settingColumns: [String] {
         var seen: [String] = []
-        for type in registry { for name in optionNames(type) where !seen.contains(name) { seen.append(name) } }
+        for type in registry { for (name, _) in Method(type.init()).settings where !seen.contains(name) { seen.append(name) } }
         return seen
     }
-
-    private static func optionNames<M: BinarizationMethod>(_ type: M.Type) -> [String] { M.options.map(\.name) }
 
     /// Help for every method and its options, generated from the registry.
     public static var help: String {
@@ -175,13 +170,6 @@ public struct Method: Codable, Equatable, Sendable, CustomStringConvertible {
         var lines = ["\(M.name): \(M.summary)"]
         for o in M.options { lines.append("    --\(o.name) (default \(o.get(defaults))): \(o.help)") }
         return lines.joined(separator: "\n")
-    }
-
-    // MARK: Storage and layers, dispatched to the method
-
-    public func binarize(_ dense: DenseLinear, hessian: InverseHessian?, workspace: Workspace,
-                         rng: inout SeededGenerator) -> LinearLayer {
-        kind.binarize(dense, hessian: hessian, workspace: workspace, rng: &rng)
     }
 
     // MARK: Codable and Equatable

@@ -175,3 +175,108 @@ extension Student {
         }
     }
 }
+
+/// BiLLM and ARB on packed bits (the code is ResidualBinary.swift). With x′
+/// the input with the salient columns set to 0, per row r and block b of
+/// columns, and f the sparse-group flag:
+///
+///     A = Σ b₁·x′        F = Σ f·b₁·x′        G = Σ f·x′        X = Σ x′
+///     y_r += μ_c·(X − G) + α_c·(A − F) + μ_s·G + α_s·F
+///
+/// A is the sign plane B₁ times x′; F and G come from two more sign planes,
+/// P = (f ? b₁ : +1) and U = (f ? +1 : −1): P·x′ = F + (X − G) and
+/// U·x′ = 2G − X. So three bits a weight go through the binary kernel, one
+/// product per plane and block. The salient columns (a tenth, by default) are
+/// multiplied in float, α₁·b₁ + α₂·b₂ expanded: 32 bits a weight there.
+/// `byteCount` counts all of it, more than the stored form.
+public final class PackedResidualBinaryLinear: PackedLayer {
+    let rows: Int, cols: Int, blockSize: Int
+    let planes: [[PackedSigns]]                 // per block: B₁, P, U, each [rows, block width]
+    let scales: [Float]                         // [rows, blocks, 6] as stored
+    let salient: [Int], salientWeights: [Float] // the salient columns, and their weights [rows, salient]
+    public let precision: ActivationPrecision
+    public var inFeatures: Int { cols }
+    public var outFeatures: Int { rows }
+    public var parameters: [Parameter] { [] }
+
+    public init(_ code: ResidualBinaryCode, precision: ActivationPrecision) {
+        let (n, m, g) = (code.rows, code.cols, code.blockSize)
+        rows = n; cols = m; blockSize = g; scales = code.scales; self.precision = precision
+        let b1 = unpackCodes(code.signs, bits: 1, count: n * m)
+        let k = code.salientColumns.filter { $0 }.count
+        let sparse = unpackCodes(code.sparse, bits: 1, count: n * (m - k))
+        let salient = code.salientColumns.indices.filter { code.salientColumns[$0] }, weights = code.dequantized()
+        self.salient = salient
+        salientWeights = (0..<n).flatMap { r in salient.map { weights[r * m + $0] } }
+        var flag = [UInt8](repeating: 0, count: n * m), next = 0
+        for i in 0..<(n * m) where !code.salientColumns[i % m] { flag[i] = sparse[next]; next += 1 }
+        planes = stride(from: 0, to: m, by: g).map { start in
+            let width = min(g, m - start)
+            func plane(_ sign: (Int) -> Bool) -> PackedSigns {
+                let values: [Float] = (0..<(n * width)).map { sign(($0 / width) * m + start + $0 % width) ? 1 : -1 }
+                return values.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: n, cols: width) }
+            }
+            return [plane { b1[$0] == 1 }, plane { flag[$0] == 1 ? b1[$0] == 1 : true }, plane { flag[$0] == 1 }]
+        }
+    }
+
+    /// The binary kernel reads whole 64-column words: every block must be a multiple of 64 wide.
+    public static func supports(_ code: ResidualBinaryCode) -> Bool { code.blockSize % 64 == 0 && code.cols % 64 == 0 }
+
+    public var byteCount: Int {
+        planes.joined().reduce(0) { $0 + $1.byteCount } + 2 * scales.count + 4 * salientWeights.count + 4 * salient.count
+    }
+
+    /// Buffers kept between calls, so that decoding allocates nothing.
+    final class Scratch {
+        let tokens: Int, activations: [QuantizedActivations]
+        let masked: FloatPointer, products: FloatPointer, total: FloatPointer, gathered: FloatPointer, dense: FloatPointer
+        init(tokens: Int, layer: PackedResidualBinaryLinear) {
+            self.tokens = tokens
+            activations = layer.planes.map { QuantizedActivations(tokens: tokens, cols: $0[0].cols, padTo: 64, precision: layer.precision) }
+            masked = .allocate(capacity: tokens * layer.blockSize); products = .allocate(capacity: 3 * tokens * layer.rows)
+            total = .allocate(capacity: tokens); gathered = .allocate(capacity: max(1, tokens * layer.salient.count))
+            dense = .allocate(capacity: tokens * layer.rows)
+        }
+        deinit { for p in [masked, products, total, gathered, dense] { p.deallocate() } }
+    }
+    private var scratch: Scratch?
+
+    public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows tokens: Int) {
+        let (n, m, g) = (rows, cols, blockSize), blocks = planes.count, per = ResidualBinaryCode.scalesPerBlock
+        if (scratch?.tokens ?? 0) < tokens { scratch = Scratch(tokens: tokens, layer: self) }
+        let s = scratch!
+        y.update(repeating: 0, count: tokens * n)
+        for b in 0..<blocks {
+            let start = b * g, width = planes[b][0].cols
+            // x′: this block's columns of every token with the salient ones zeroed, and X = Σ x′.
+            for t in 0..<tokens { (s.masked + t * width).update(from: x + t * m + start, count: width) }
+            for j in salient where j >= start && j < start + width { for t in 0..<tokens { s.masked[t * width + j - start] = 0 } }
+            for t in 0..<tokens { s.total[t] = (0..<width).reduce(0) { $0 + s.masked[t * width + $1] } }
+            for (k, plane) in planes[b].enumerated() {
+                binaryProduct(s.products + k * tokens * n, plane, s.masked, tokens: tokens, scratch: s.activations[b])
+            }
+            for t in 0..<tokens {
+                let X = s.total[t]
+                for r in 0..<n {
+                    let a = s.products[t * n + r], p = s.products[(tokens + t) * n + r], u = s.products[(2 * tokens + t) * n + r]
+                    let G = (u + X) / 2, F = p - X + G, o = (r * blocks + b) * per
+                    y[t * n + r] += scales[o + 2] * (X - G) + scales[o + 3] * (a - F) + scales[o + 4] * G + scales[o + 5] * F
+                }
+            }
+        }
+        // The salient columns, in float.
+        let k = salient.count
+        guard k > 0 else { return }
+        for t in 0..<tokens { for (i, j) in salient.enumerated() { s.gathered[t * k + i] = x[t * m + j] } }
+        salientWeights.withUnsafeBufferPointer { w in
+            matmulForward(s.dense, s.gathered, w.baseAddress!, rows: tokens, inFeatures: k, outFeatures: n)
+        }
+        for i in 0..<(tokens * n) { y[i] += s.dense[i] }
+    }
+
+    public func backward(_ dx: FloatPointer, _ dy: ConstFloatPointer, _ x: ConstFloatPointer, rows: Int,
+                         accumulate: Bool) {
+        preconditionFailure("packed layers are for inference only")
+    }
+}

@@ -1,3 +1,4 @@
+import Randomness
 import Files
 import Kernels
 import Transformer
@@ -98,6 +99,19 @@ public struct ResidualBinaryCode: WeightCode {
         salientColumns = []; signs = []; residualSigns = []; sparse = []; scales = []
     }
 
+    /// Random bits and scales in this structure, for timing kernels (their
+    /// speed does not depend on the values).
+    public static func random(rows n: Int, cols m: Int, salientFraction: Double, blockSize: Int,
+                              using rng: inout SeededGenerator) -> ResidualBinaryCode {
+        var c = ResidualBinaryCode(rows: n, cols: m, blockSize: blockSize)
+        c.salientColumns = (0..<m).map { $0 % c.blockSize < salientCount(width: c.blockSize, fraction: salientFraction) }
+        let k = c.salientColumns.filter { $0 }.count
+        func bytes(_ bits: Int) -> [UInt8] { (0..<((bits + 7) / 8)).map { _ in UInt8(truncatingIfNeeded: rng.next()) } }
+        c.signs = bytes(n * m); c.residualSigns = bytes(n * k); c.sparse = bytes(n * (m - k))
+        c.scales = (0..<(n * c.blocks * scalesPerBlock)).map { _ in Float(Float16(0.01 + 0.01 * abs(rng.normal()))) }
+        return c
+    }
+
     public func dequantized() -> [Float] {
         let b1 = unpackCodes(signs, bits: 1, count: rows * cols)
         let salientCount = salientColumns.filter { $0 }.count
@@ -124,7 +138,11 @@ public struct ResidualBinaryCode: WeightCode {
          (prefix + "scales", .halves(scales, shape: [rows, blocks, Self.scalesPerBlock]))]
     }
 
-    public func packed(precision: ActivationPrecision) -> LinearLayer? { nil }
+    /// Three sign planes through the binary kernel, the salient columns in float
+    /// (PackedLayers.swift); blocks must be whole 64-column words.
+    public func packed(precision: ActivationPrecision) -> LinearLayer? {
+        PackedResidualBinaryLinear.supports(self) ? PackedResidualBinaryLinear(self, precision: precision) : nil
+    }
 
     public static func load(_ file: Safetensors, prefix: String, rows: Int, cols: Int, blockSize: Int,
                             salientFraction: Double) throws -> ResidualBinaryCode {

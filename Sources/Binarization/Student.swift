@@ -38,7 +38,7 @@ public enum Student {
                 }
             }
             for (name, layer) in block.linears {
-                let replacement = method.binarize(layer as! DenseLinear, hessian: hessians[name], workspace: workspace,
+                let replacement = method.kind.binarize(layer as! DenseLinear, hessian: hessians[name], workspace: workspace,
                                                   rng: &rng)
                 block.replace(name, with: replacement)
             }

@@ -2,6 +2,7 @@ import Randomness
 import Foundation
 import Corpus
 import Kernels
+import Binarization
 
 /// Times the float reference and the packed kernels on one layer shape, in
 /// one run: each round times every kernel once (repeated to about 20 ms),
@@ -9,7 +10,7 @@ import Kernels
 /// random; the kernels' speed does not depend on their values.
 public struct KernelBenchmark {
     public struct Timing {
-        public var kernel: String        // "sgemv" or "sgemm" (the reference), "binary", "binarymos", "int2", "binary_swift"
+        public var kernel: String        // "sgemv" or "sgemm" (the reference), "binary", "binarymos", "int2", "billm", "binary_swift"
         public var activations: String   // "float32", or the packed kernels' "int8" or "int16"
         public var rows: Int, cols: Int, tokens: Int
         public var seconds: Double       // per call
@@ -69,6 +70,8 @@ public struct KernelBenchmark {
         let codes = PackedCodes2(codes: (0..<(n * columns)).map { _ in UInt8(rng.below(4)) }, scales: scales(n * groups),
                                  zeros: (0..<(n * groups)).map { _ in Float(rng.below(4)) }, rows: n, cols: columns,
                                  groupSize: group)
+        // BiLLM and ARB (one layout): three sign planes a block, a tenth of the columns in float.
+        let residual = m % 64 == 0 ? ResidualBinaryCode.random(rows: n, cols: m, salientFraction: 0.1, blockSize: 128, using: &rng) : nil
         let int2Input = Tensor([tokens, columns])
         for t in 0..<tokens { for j in 0..<m { int2Input[t * columns + j] = x[t * m + j] } }
         // The closures hold the tensors themselves, so their buffers live as long as the kernels.
@@ -91,6 +94,11 @@ public struct KernelBenchmark {
                     int2Product(y.data, codes, int2Input.pointer, tokens: tokens, scratch: int2Scratch)
                 },
             ]
+            if let layer = residual.flatMap({ $0.packed(precision: precision) as? PackedResidualBinaryLinear }) {
+                kernels.append(Kernel(name: "billm", activations: precision.rawValue, bytes: layer.byteCount) {
+                    layer.forward(y.data, x.pointer, rows: tokens)
+                })
+            }
         }
         // The sign-bit product alone, in Swift SIMD on float activations (no rounding).
         kernels.append(Kernel(name: "binary_swift", bytes: signs.byteCount) {

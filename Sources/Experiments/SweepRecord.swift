@@ -59,7 +59,7 @@ public struct SweepRecord: Codable, Equatable, Sendable {
             return value
         }
         guard var method = Method(named: cell["method"]!) else { throw SweepError("row \(line): unknown method '\(cell["method"]!)'") }
-        for name in method.optionNames {
+        for (name, _) in method.settings {
             do { try method.set(name, to: cell[name]!) } catch { throw SweepError("row \(line): \(error)") }
         }
         self.method = method

@@ -11,13 +11,16 @@ struct BenchKernels: ParsableCommand {
         discussion: """
         Kernels: sgemv (float32 weights, OpenBLAS), binary (sign bits with static input and output \
         scales: OneBit), binarymos (sign bits, E = 4 scaling experts mixed by a router: BinaryMoS), int2 \
-        (2-bit codes, a 16-bit scale and zero per 128 weights), each on int16 activations (two int8 \
+        (2-bit codes, a 16-bit scale and zero per 128 weights), billm (BiLLM's and ARB's layout: three sign \
+        planes per block of 128 columns through the binary kernel, a tenth of the columns in float; widths \
+        that are multiples of 64), each on int16 activations (two int8 \
         planes, what eval and generate use by default) and on int8 (one plane, the fastest). Each round \
         times every kernel once, \
         rounds repeat, and the fastest round counts. ratio_vs_sgemv is the float kernel's time over this \
         kernel's (above 1: faster). GB/s is weight bytes read per second, against the read bandwidth \
         measured here on the same threads. binary_swift is the bare sign-bit product written in Swift SIMD \
         (float activations, sign bits flipping sign bits), for comparison with the C kernel behind binary. \
+        BTC's codebook is decoded into sign bits when a student is loaded and runs on the binary kernel. \
         With --tokens N > 1 the GEMM paths run against sgemm instead.
         """)
 

@@ -53,4 +53,28 @@ final class ResidualBinaryTests: XCTestCase {
         XCTAssertTrue(codes[0].salientColumns[3] && codes[0].salientColumns[50])
         XCTAssertEqual(codes[0].salientColumns.filter { $0 }.count, 3 * ResidualBinaryCode.salientCount(width: 32, fraction: 0.05))
     }
+
+    /// The packed layer (three sign planes through the binary kernel, the
+    /// salient columns in float) against the float product of the dequantized code.
+    func testPackedLayerMatchesTheFloatCode() throws {
+        let (n, m, tokens) = (96, 256, 3)
+        var rng = SeededGenerator(seed: 3)
+        let w = (0..<(n * m)).map { _ in rng.normal() * 0.1 }, x = (0..<(tokens * m)).map { _ in rng.normal() }
+        var h: [Float] = []
+        x.withUnsafeBufferPointer { accumulateHessian(&h, $0.baseAddress!, rows: tokens, cols: m) }
+        for i in 0..<m { h[i * m + i] += 1 }
+        let hessian = try XCTUnwrap(InverseHessian(h, cols: m))
+        for refine in [false, true] {
+            let code = w.withUnsafeBufferPointer { ResidualBinaryCode($0.baseAddress!, rows: n, cols: m, salientFraction: 0.1,
+                                                                     blockSize: 128, hessian: hessian, refine: refine) }
+            let weights = code.dequantized()
+            var reference = [Float](repeating: 0, count: tokens * n)
+            for t in 0..<tokens { for r in 0..<n { for j in 0..<m { reference[t * n + r] += weights[r * m + j] * x[t * m + j] } } }
+            let layer = try XCTUnwrap(code.packed(precision: .int16))
+            var fast = [Float](repeating: 0, count: tokens * n)
+            x.withUnsafeBufferPointer { xp in fast.withUnsafeMutableBufferPointer { layer.forward($0.baseAddress!, xp.baseAddress!, rows: tokens) } }
+            let scale = reference.map(abs).max()!
+            for i in reference.indices { XCTAssertEqual(fast[i], reference[i], accuracy: 1e-3 * scale, "refine \(refine) at \(i)") }
+        }
+    }
 }

@@ -159,8 +159,8 @@ final class StudentTests: XCTestCase {
     /// Packed students compute what their float simulation does, up to the
     /// rounding of activations (to within 1e-4 of the loss with int16
     /// activations, 1e-2 with int8), and their packed layers hold exactly the
-    /// accounted bytes (PB-LLM's sparse form holds more; BTC's codebook is
-    /// decoded into OneBit's sign bits).
+    /// accounted bytes (PB-LLM's sparse form and BiLLM's sign planes hold
+    /// more; BTC's codebook is decoded into OneBit's sign bits).
     func testPackedStudentsMatchSimulationAndAccounting() throws {
         var c = ModelConfig()
         c.dim = 64; c.layers = 1; c.heads = 2; c.ffnHidden = 128; c.context = 8
@@ -170,7 +170,7 @@ final class StudentTests: XCTestCase {
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
         let (inputs, targets) = corpus.windows(at: [0, 50, 100, 150], length: 8)
         let methods: [any BinarizationMethod] = [SignWithScale(), OneBit(), BinaryMoS(), RoundToNearest(), GPTQ(), PBLLM(salient: 0.2),
-                                                 BTC(bitsPerWeight: 0.6)]
+                                                 BTC(bitsPerWeight: 0.6), BiLLM(), ARB()]
         for method in methods.map(Method.init) {
             let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6, calibrationWindows: 8)
             let url = temporaryFile()
@@ -194,7 +194,7 @@ final class StudentTests: XCTestCase {
                                "\(method) \(precision)")
             }
             let accounted = Storage.model(ModelShape(c), method)
-            if method.kind is PBLLM {
+            if method.kind is PBLLM || method.kind is BiLLM || method.kind is ARB {
                 XCTAssertGreaterThan(Student.linearBytesInMemory(packed), accounted.linearBits / 8)
             } else if method.kind is BTC {
                 // Decoded for OneBit's kernel: a bit a weight and the two scales.
@@ -216,6 +216,9 @@ final class StudentTests: XCTestCase {
         case let c as PackedInt2Linear:
             return Array(UnsafeBufferPointer(start: c.codes.codes, count: c.codes.rows * c.codes.rowBytes))
                 + (c.codes.scales + c.codes.zeros).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        case let b as PackedResidualBinaryLinear:
+            return b.planes.joined().flatMap { Array(UnsafeBufferPointer(start: $0.bits, count: $0.byteCount)) }
+                + (b.scales + b.salientWeights).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
         case let p as PackedPartialBinaryLinear:
             return Array(UnsafeBufferPointer(start: p.signs.bits, count: p.signs.byteCount))
                 + (p.mean + p.alpha).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
