@@ -10,8 +10,8 @@ import Transformer
 /// the method's layer. Post-training methods are finished here; trained ones
 /// (OneBit, BinaryMoS) come back initialised from the teacher, ready for `distill`.
 public enum Student {
-    /// Calibration for the methods that need inputs (GPTQ, PB-LLM with Hessian
-    /// saliency or compensation): `windows` training windows, chosen by `seed`.
+    /// Calibration for the methods that need inputs (GPTQ, BiLLM, ARB, PB-LLM
+    /// with Hessian saliency or compensation): `windows` training windows, chosen by `seed`.
     public static func make(from teacher: TransformerModel, method: Method, corpus: Corpus, seed: UInt64,
                             calibrationWindows windows: Int = 32) -> TransformerModel {
         precondition(method.problems.isEmpty, method.problems.joined(separator: "; "))
@@ -38,8 +38,8 @@ public enum Student {
                 }
             }
             for (name, layer) in block.linears {
-                let replacement = method.kind.binarize(layer as! DenseLinear, hessian: hessians[name], workspace: workspace,
-                                                  rng: &rng)
+                let replacement = method.kind.binarize(layer as! DenseLinear, hessian: hessians[name],
+                                                       workspace: workspace, rng: &rng)
                 block.replace(name, with: replacement)
             }
         }
