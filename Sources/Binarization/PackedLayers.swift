@@ -185,23 +185,25 @@ extension Student {
 ///
 /// A is the sign plane B₁ times x′; F and G come from two more sign planes,
 /// P = (f ? b₁ : +1) and U = (f ? +1 : −1): P·x′ = F + (X − G) and
-/// U·x′ = 2G − X. So three bits a weight go through the binary kernel, one
-/// product per plane and block. The salient columns (a tenth, by default) are
-/// multiplied in float, α₁·b₁ + α₂·b₂ expanded: 32 bits a weight there.
-/// `byteCount` counts all of it, more than the stored form.
+/// U·x′ = 2G − X. One kernel pass over each row gives the three planes'
+/// sums per block (ck_binary_blocks_i8): three bits a weight. The salient
+/// columns (a tenth, by default) are multiplied in float, α₁·b₁ + α₂·b₂
+/// expanded: 32 bits a weight there. `byteCount` counts all of it, more than
+/// the stored form.
 public final class PackedResidualBinaryLinear: PackedLayer {
     let rows: Int, cols: Int, blockSize: Int
-    let planes: [[PackedSigns]]                 // per block: B₁, P, U, each [rows, block width]
+    let planes: [PackedSigns]                   // B₁, P, U, each [rows, cols]
     let scales: [Float]                         // [rows, blocks, 6] as stored
     let salient: [Int], salientWeights: [Float] // the salient columns, and their weights [rows, salient]
     public let precision: ActivationPrecision
     public var inFeatures: Int { cols }
     public var outFeatures: Int { rows }
     public var parameters: [Parameter] { [] }
+    var blocks: Int { (cols + blockSize - 1) / blockSize }
 
     public init(_ code: ResidualBinaryCode, precision: ActivationPrecision) {
-        let (n, m, g) = (code.rows, code.cols, code.blockSize)
-        rows = n; cols = m; blockSize = g; scales = code.scales; self.precision = precision
+        let (n, m) = (code.rows, code.cols)
+        rows = n; cols = m; blockSize = code.blockSize; scales = code.scales; self.precision = precision
         let b1 = unpackCodes(code.signs, bits: 1, count: n * m)
         let k = code.salientColumns.filter { $0 }.count
         let sparse = unpackCodes(code.sparse, bits: 1, count: n * (m - k))
@@ -210,58 +212,59 @@ public final class PackedResidualBinaryLinear: PackedLayer {
         salientWeights = (0..<n).flatMap { r in salient.map { weights[r * m + $0] } }
         var flag = [UInt8](repeating: 0, count: n * m), next = 0
         for i in 0..<(n * m) where !code.salientColumns[i % m] { flag[i] = sparse[next]; next += 1 }
-        planes = stride(from: 0, to: m, by: g).map { start in
-            let width = min(g, m - start)
-            func plane(_ sign: (Int) -> Bool) -> PackedSigns {
-                let values: [Float] = (0..<(n * width)).map { sign(($0 / width) * m + start + $0 % width) ? 1 : -1 }
-                return values.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: n, cols: width) }
-            }
-            return [plane { b1[$0] == 1 }, plane { flag[$0] == 1 ? b1[$0] == 1 : true }, plane { flag[$0] == 1 }]
+        func plane(_ sign: (Int) -> Bool) -> PackedSigns {
+            let values: [Float] = (0..<(n * m)).map { sign($0) ? 1 : -1 }
+            return values.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: n, cols: m) }
         }
+        planes = [plane { b1[$0] == 1 }, plane { flag[$0] == 1 ? b1[$0] == 1 : true }, plane { flag[$0] == 1 }]
     }
 
-    /// The binary kernel reads whole 64-column words: every block must be a multiple of 64 wide.
+    /// The kernel reads whole 64-column words: blocks and the width must be multiples of 64.
     public static func supports(_ code: ResidualBinaryCode) -> Bool { code.blockSize % 64 == 0 && code.cols % 64 == 0 }
 
     public var byteCount: Int {
-        planes.joined().reduce(0) { $0 + $1.byteCount } + 2 * scales.count + 4 * salientWeights.count + 4 * salient.count
+        planes.reduce(0) { $0 + $1.byteCount } + 2 * scales.count + 4 * salientWeights.count + 4 * salient.count
     }
 
     /// Buffers kept between calls, so that decoding allocates nothing.
     final class Scratch {
-        let tokens: Int, activations: [QuantizedActivations]
-        let masked: FloatPointer, products: FloatPointer, total: FloatPointer, gathered: FloatPointer, dense: FloatPointer
+        let tokens: Int, activations: QuantizedActivations
+        let masked: FloatPointer, products: FloatPointer, totals: FloatPointer, gathered: FloatPointer, dense: FloatPointer
         init(tokens: Int, layer: PackedResidualBinaryLinear) {
+            let (n, m, blocks) = (layer.rows, layer.cols, layer.blocks)
             self.tokens = tokens
-            activations = layer.planes.map { QuantizedActivations(tokens: tokens, cols: $0[0].cols, padTo: 64, precision: layer.precision) }
-            masked = .allocate(capacity: tokens * layer.blockSize); products = .allocate(capacity: 3 * tokens * layer.rows)
-            total = .allocate(capacity: tokens); gathered = .allocate(capacity: max(1, tokens * layer.salient.count))
-            dense = .allocate(capacity: tokens * layer.rows)
+            activations = QuantizedActivations(tokens: tokens, cols: m, padTo: 64, precision: layer.precision)
+            masked = .allocate(capacity: tokens * m); products = .allocate(capacity: 3 * tokens * n * blocks)
+            totals = .allocate(capacity: tokens * blocks); gathered = .allocate(capacity: max(1, tokens * layer.salient.count))
+            dense = .allocate(capacity: tokens * n)
         }
-        deinit { for p in [masked, products, total, gathered, dense] { p.deallocate() } }
+        deinit { for p in [masked, products, totals, gathered, dense] { p.deallocate() } }
     }
     private var scratch: Scratch?
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows tokens: Int) {
-        let (n, m, g) = (rows, cols, blockSize), blocks = planes.count, per = ResidualBinaryCode.scalesPerBlock
+        let (n, m, g, blocks) = (rows, cols, blockSize, self.blocks), per = ResidualBinaryCode.scalesPerBlock
         if (scratch?.tokens ?? 0) < tokens { scratch = Scratch(tokens: tokens, layer: self) }
         let s = scratch!
-        y.update(repeating: 0, count: tokens * n)
-        for b in 0..<blocks {
-            let start = b * g, width = planes[b][0].cols
-            // x′: this block's columns of every token with the salient ones zeroed, and X = Σ x′.
-            for t in 0..<tokens { (s.masked + t * width).update(from: x + t * m + start, count: width) }
-            for j in salient where j >= start && j < start + width { for t in 0..<tokens { s.masked[t * width + j - start] = 0 } }
-            for t in 0..<tokens { s.total[t] = (0..<width).reduce(0) { $0 + s.masked[t * width + $1] } }
-            for (k, plane) in planes[b].enumerated() {
-                binaryProduct(s.products + k * tokens * n, plane, s.masked, tokens: tokens, scratch: s.activations[b])
-            }
-            for t in 0..<tokens {
-                let X = s.total[t]
-                for r in 0..<n {
-                    let a = s.products[t * n + r], p = s.products[(tokens + t) * n + r], u = s.products[(2 * tokens + t) * n + r]
-                    let G = (u + X) / 2, F = p - X + G, o = (r * blocks + b) * per
-                    y[t * n + r] += scales[o + 2] * (X - G) + scales[o + 3] * (a - F) + scales[o + 4] * G + scales[o + 5] * F
+        // x′ (the salient columns zeroed) and X = Σ x′ per token and block.
+        s.masked.update(from: x, count: tokens * m)
+        for t in 0..<tokens {
+            for j in salient { s.masked[t * m + j] = 0 }
+            for b in 0..<blocks { s.totals[t * blocks + b] = (b * g..<min(m, (b + 1) * g)).reduce(0) { $0 + s.masked[t * m + $1] } }
+        }
+        binaryBlockProducts(s.products, planes, blockCols: g, s.masked, tokens: tokens, scratch: s.activations)
+        scales.withUnsafeBufferPointer { c in
+            parallelChunks(n, minimumChunk: 256) { range in
+                for t in 0..<tokens {
+                    for r in range {
+                        var sum: Float = 0
+                        for b in 0..<blocks {
+                            let p = s.products + ((t * n + r) * blocks + b) * 3, o = (r * blocks + b) * per
+                            let X = s.totals[t * blocks + b], G = (p[2] + X) / 2, F = p[1] - X + G
+                            sum += c[o + 2] * (X - G) + c[o + 3] * (p[0] - F) + c[o + 4] * G + c[o + 5] * F
+                        }
+                        y[t * n + r] = sum
+                    }
                 }
             }
         }

@@ -50,6 +50,28 @@ static void binary_portable(const uint8_t *bits, size_t rowBytes, int row0, int 
     }
 }
 
+static void blocks_portable(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0,
+                            int row1, const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
+                            int32_t *out, int outRows) {
+    for (int t = 0; t < tokens; t++)
+        for (int r = row0; r < row1; r++)
+            for (int b = 0; b < blocks; b++)
+                for (int k = 0; k < 3; k++) {
+                    const uint8_t *row = bits[k] + r * rowBytes;
+                    int32_t total = 0;
+                    for (int p = 0; p < planes; p++) {
+                        const int8_t *qt = q + t * qStride + p * paddedCols;
+                        int32_t sum = 0;
+                        for (int c = b * blockCols; c < (b + 1) * blockCols && c < paddedCols; c += 64) {
+                            uint64_t word = load64(row + c / 8);
+                            for (int j = 0; j < 64; j++) sum += ((word >> j) & 1) ? qt[c + j] : -qt[c + j];
+                        }
+                        total = total * CK_LO_STEPS + sum;
+                    }
+                    out[((t * outRows + r) * blocks + b) * 3 + k] = total;
+                }
+}
+
 void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols) {
     for (int c = 0; c < paddedCols; c += 256)
         for (int k = 0; k < 4; k++)
@@ -177,6 +199,55 @@ static inline void binary_tokens_avx512(const uint8_t *bits, size_t rowBytes, in
     }
 }
 
+// Per block: the three planes' masks meet the same activation loads; each
+// (row, block, plane) sum is reduced once, Σ ±q = 2·Σ_{bit set} q − Σ q.
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
+static inline void blocks_token_avx512(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks,
+                                       int row0, int row1, const int8_t *hi, int paddedCols, const int planes,
+                                       int32_t *o) {
+    const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+    const int8_t *lo = hi + paddedCols;
+    int32_t totals[blocks];
+    for (int b = 0; b < blocks; b++) {
+        int32_t total = 0;
+        for (int p = 0; p < planes; p++) {
+            int32_t sum = 0;
+            for (int c = b * blockCols; c < (b + 1) * blockCols && c < paddedCols; c++) sum += hi[p * paddedCols + c];
+            total = total * CK_LO_STEPS + sum;
+        }
+        totals[b] = total;
+    }
+    for (int r = row0; r < row1; r++) {
+        const uint8_t *row[3] = {bits[0] + r * rowBytes, bits[1] + r * rowBytes, bits[2] + r * rowBytes};
+        for (int b = 0; b < blocks; b++) {
+            __m512i h[3] = {zero, zero, zero}, l[3] = {zero, zero, zero};
+            for (int c = b * blockCols; c < (b + 1) * blockCols && c < paddedCols; c += 64) {
+                __m512i v = _mm512_loadu_si512(hi + c), w = planes == 2 ? _mm512_loadu_si512(lo + c) : zero;
+                for (int k = 0; k < 3; k++) {
+                    __m512i selected = _mm512_maskz_mov_epi8(load64(row[k] + c / 8), ones);
+                    h[k] = _mm512_dpbusd_epi32(h[k], selected, v);
+                    if (planes == 2) l[k] = _mm512_dpbusd_epi32(l[k], selected, w);
+                }
+            }
+            for (int k = 0; k < 3; k++) {
+                if (planes == 2) h[k] = _mm512_add_epi32(_mm512_mullo_epi32(h[k], _mm512_set1_epi32(CK_LO_STEPS)), l[k]);
+                o[(r * blocks + b) * 3 + k] = (int32_t)(2 * (int64_t)_mm512_reduce_add_epi32(h[k]) - totals[b]);
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void blocks_avx512(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0, int row1,
+                          const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens, int32_t *out,
+                          int outRows) {
+    for (int t = 0; t < tokens; t++) {
+        int32_t *o = out + (size_t)t * outRows * blocks * 3;
+        if (planes == 2) blocks_token_avx512(bits, rowBytes, blockCols, blocks, row0, row1, q + t * qStride, paddedCols, 2, o);
+        else blocks_token_avx512(bits, rowBytes, blockCols, blocks, row0, row1, q + t * qStride, paddedCols, 1, o);
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
                           size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
@@ -292,6 +363,18 @@ void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1, cons
     }
 #endif
     binary_portable(bits, rowBytes, row0, row1, q, qStride, paddedCols, planes, tokens, out, outStride);
+}
+
+void ck_binary_blocks_i8(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0, int row1,
+                         const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
+                         int32_t *out, int outRows) {
+#if defined(__x86_64__)
+    if (ck_has_avx512vnni()) {
+        blocks_avx512(bits, rowBytes, blockCols, blocks, row0, row1, q, qStride, paddedCols, planes, tokens, out, outRows);
+        return;
+    }
+#endif
+    blocks_portable(bits, rowBytes, blockCols, blocks, row0, row1, q, qStride, paddedCols, planes, tokens, out, outRows);
 }
 
 void ck_int2_i8(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,

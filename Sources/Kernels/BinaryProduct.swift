@@ -119,3 +119,27 @@ public enum PackedKernels {
     /// Whether the kernels run their AVX-512 VNNI paths here (else portable C).
     public static var hasAVX512VNNI: Bool { ck_has_avx512vnni() != 0 }
 }
+
+/// For three sign planes of one shape, the products per block of
+/// `blockCols` columns: out[((t · rows + r) · blocks + b) · 3 + k] =
+/// Σ_{j in block b} sign_k(r, j) · a[t, j] (BiLLM's and ARB's packed layer).
+/// Rows split across threads; `scratch` rounds the activations.
+public func binaryBlockProducts(_ out: FloatPointer, _ planes: [PackedSigns], blockCols: Int, _ a: ConstFloatPointer,
+                                tokens: Int, scratch: QuantizedActivations) {
+    precondition(planes.count == 3 && blockCols % 64 == 0 && scratch.cols == planes[0].cols && scratch.tokens >= tokens)
+    scratch.quantize(a, tokens: tokens)
+    let n = planes[0].rows, blocks = (planes[0].cols + blockCols - 1) / blockCols, count = tokens * n * blocks * 3
+    let sums = scratch.integerSums(count)
+    let bits: [UnsafePointer<UInt8>?] = planes.map { UnsafePointer($0.bits) }
+    bits.withUnsafeBufferPointer { b in
+        parallelChunks(n, minimumChunk: 64) { rows in
+            ck_binary_blocks_i8(b.baseAddress!, planes[0].rowBytes, Int32(blockCols), Int32(blocks), Int32(rows.lowerBound),
+                                Int32(rows.upperBound), scratch.values, scratch.planes * scratch.paddedCols,
+                                Int32(scratch.paddedCols), Int32(scratch.planes), Int32(tokens), sums, Int32(n))
+        }
+    }
+    for t in 0..<tokens {
+        let s = scratch.scales[t], base = t * n * blocks * 3
+        for i in 0..<(n * blocks * 3) { out[base + i] = Float(sums[base + i]) * s }
+    }
+}

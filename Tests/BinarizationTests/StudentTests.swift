@@ -217,7 +217,7 @@ final class StudentTests: XCTestCase {
             return Array(UnsafeBufferPointer(start: c.codes.codes, count: c.codes.rows * c.codes.rowBytes))
                 + (c.codes.scales + c.codes.zeros).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
         case let b as PackedResidualBinaryLinear:
-            return b.planes.joined().flatMap { Array(UnsafeBufferPointer(start: $0.bits, count: $0.byteCount)) }
+            return b.planes.flatMap { Array(UnsafeBufferPointer(start: $0.bits, count: $0.byteCount)) }
                 + (b.scales + b.salientWeights).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
         case let p as PackedPartialBinaryLinear:
             return Array(UnsafeBufferPointer(start: p.signs.bits, count: p.signs.byteCount))

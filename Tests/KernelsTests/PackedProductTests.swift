@@ -76,6 +76,34 @@ final class PackedProductTests: XCTestCase {
         }
     }
 
+    /// The per-block products of three planes (BiLLM's layer) against sums
+    /// over each block's columns of the rounded activations.
+    func testBlockProductsMatchNaive() {
+        var rng = SeededGenerator(seed: 4)
+        for (rows, cols, block) in [(70, 192, 128), (33, 256, 64), (8, 64, 64)] {
+            let tokens = 2, blocks = (cols + block - 1) / block
+            let planes = (0..<3).map { _ in random(rows * cols, &rng).withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: rows, cols: cols) } }
+            let a = random(tokens * cols, &rng)
+            for precision in ActivationPrecision.allCases {
+                let scratch = QuantizedActivations(tokens: tokens, cols: cols, padTo: 64, precision: precision)
+                var fast = [Float](repeating: 0, count: tokens * rows * blocks * 3)
+                a.withUnsafeBufferPointer { binaryBlockProducts(&fast, planes, blockCols: block, $0.baseAddress!, tokens: tokens, scratch: scratch) }
+                let rounded = dequantized(scratch, tokens: tokens)
+                for t in 0..<tokens {
+                    for r in 0..<rows {
+                        for b in 0..<blocks {
+                            for k in 0..<3 {
+                                let naive = (b * block..<min(cols, (b + 1) * block)).reduce(Float(0)) { $0 + planes[k].sign(r, $1) * rounded[t * cols + $1] }
+                                XCTAssertEqual(fast[((t * rows + r) * blocks + b) * 3 + k], naive, accuracy: 1e-4 * max(1, abs(naive)),
+                                               "\(precision) \(rows)×\(cols) block \(b) plane \(k)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// At the widest row a model config allows (65,536 columns), a constant
     /// token on all-positive signs sums to the largest value the int32 sums
     /// must hold: the result is still exact, one token or four. (The kernel's
@@ -131,6 +159,7 @@ final class PackedProductTests: XCTestCase {
             // Forced portable, the dispatch must report no VNNI, or the portable paths were never run.
             if portable { XCTAssertEqual(ck_has_avx512vnni(), 0) }
             testBinaryKernelsMatchNaive()
+            testBlockProductsMatchNaive()
             testInt2KernelMatchesNaive()
         }
     }

@@ -29,6 +29,15 @@ void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1,
                   const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
                   int32_t *out, size_t outStride);
 
+// Binary products per block of columns, for three sign planes of one layout
+// at once (BiLLM's and ARB's packed layer): for rows [row0, row1),
+//   out[((t * outRows + r) * blocks + b) * 3 + k] = Σ_{j in block b} sign_k(r, j) · value(t, j)
+// plane k at bits[k], each as ck_binary_i8's; blocks of blockCols columns (a
+// multiple of 64), the last one ending at paddedCols.
+void ck_binary_blocks_i8(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0, int row1,
+                         const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
+                         int32_t *out, int outRows);
+
 // Two-bit group quantization on int8 activations: for each row r,
 //   out[t * outStride + r] = Σ_g scale(r, g) · Σ_{j in g} (code(r, j) − zero(r, g)) · value(t, j)
 // codes: row-major, row r at codes + r * rowBytes, in blocks of 64 columns
