@@ -18,8 +18,6 @@ public struct ARB: ResidualBinaryMethod {
     public init() {}
 
     public var problems: [String] {
-        ((0...1).contains(salientColumns) ? [] : ["--salient-columns must be between 0 and 1"])
-            + (blockSize >= 1 ? [] : ["--block must be at least 1"])
-            + ((1...1000).contains(iterations) ? [] : ["--iterations must be between 1 and 1000"])
+        structureProblems + ((1...1000).contains(iterations) ? [] : ["--iterations must be between 1 and 1000"])
     }
 }

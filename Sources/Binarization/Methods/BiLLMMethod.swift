@@ -12,7 +12,10 @@ public protocol ResidualBinaryMethod: BinarizationMethod {
 }
 
 public extension ResidualBinaryMethod {
-    var problems: [String] {
+    var problems: [String] { structureProblems }
+
+    /// Problems with the settings the two methods share.
+    var structureProblems: [String] {
         ((0...1).contains(salientColumns) ? [] : ["--salient-columns must be between 0 and 1"])
             + (blockSize >= 1 ? [] : ["--block must be at least 1"])
     }
