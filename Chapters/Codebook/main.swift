@@ -44,14 +44,14 @@ struct Codebook: ParsableCommand {
         let teacherPath = try options.teacherPath(settings, text)
         let log = ChapterOptions.log
         var sweep = Sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
-        sweep.jobs = options.threads
+        sweep.jobs = options.threads; sweep.saveDirectory = options.studentFolder
         let codebooks = sweep.own(try sweep.run(into: options.studentFolder.appendingPathComponent("codebook.csv"), log: log))
         var trained = Sweep(teacher: teacherPath, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text,
                             profile: settings)
         trained.seeds = options.seeds; trained.jobs = options.threads; trained.saveDirectory = options.studentFolder
         let distilled = trained.own(try trained.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: log))
         let teacher = try Student.load(from: URL(fileURLWithPath: teacherPath)).model
-        let rows = try summarize(codebooks, rates: rates, teacher: teacher, options.folder)
+        let rows = try summarize(codebooks, rates: rates, teacher: teacher, students: options.studentFolder, options.folder)
         try diagram(teacher, options.folder)
         try plot(distilled, options.folder)
         try AtomicFile.write(findings(rows, distilled), to: options.folder.appendingPathComponent("findings.md"))
@@ -75,17 +75,18 @@ struct Codebook: ParsableCommand {
         var rate: Double, centroids: Int, agreement: Double, perplexity: Double, bitsCompact: Double, bitsLlama: Double
     }
 
-    func summarize(_ records: [SweepRecord], rates: [Double], teacher: TransformerModel, _ folder: URL) throws -> [Row] {
+    func summarize(_ records: [SweepRecord], rates: [Double], teacher: TransformerModel, students: URL,
+                   _ folder: URL) throws -> [Row] {
         let llama = ModelShape.named["llama-1-7b"]!
+        let layers = teacher.blocks.flatMap(\.linears).map { $0.layer as! DenseLinear }
         var rows: [Row] = []
         for rate in rates {
             let method = BTC(bitsPerWeight: rate)
             guard let record = records.first(where: { $0.method == Method(method) }) else { continue }
-            let layers = teacher.blocks.flatMap(\.linears).map { $0.layer as! DenseLinear }
-            let agreement = layers.map { layer in
-                CodebookCode(layer.weight.value.pointer, rows: layer.outFeatures, cols: layer.inFeatures,
-                             vector: method.vector, indexBits: method.indexBits).agreement(with: layer.weight.value.pointer)
-            }.reduce(0, +) / Double(layers.count)
+            // The sweep's own student, its codes as stored, against the teacher's signs.
+            let student = try Student.load(from: students.appendingPathComponent(Sweep.fileName(Method(method), seed: 1))).model
+            let codes = student.blocks.flatMap(\.linears).map { ($0.layer as! QuantizedLinear).code as! CodebookCode }
+            let agreement = zip(codes, layers).map { $0.agreement(with: $1.weight.value.pointer) }.reduce(0, +) / Double(layers.count)
             rows.append(Row(rate: rate, centroids: 1 << method.indexBits, agreement: agreement, perplexity: record.perplexity,
                             bitsCompact: record.bitsPerWeight,
                             bitsLlama: Storage.model(llama, Method(method)).linearBitsPerWeight))

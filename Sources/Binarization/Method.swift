@@ -49,7 +49,8 @@ public extension BinarizationMethod {
     var label: String {
         ([Self.name] + Self.options.map { "\($0.name)=\($0.get(self))" }).joined(separator: " ")
     }
-    /// By default the float layer, then packed.
+    /// By default the layer as `load` reads it, then packed (a code's float
+    /// weight is never made on this path).
     func loadPacked(_ file: Safetensors, prefix: String, rows: Int, cols: Int,
                     precision: ActivationPrecision) throws -> LinearLayer? {
         try (load(file, prefix: prefix, rows: rows, cols: cols, workspace: Workspace()) as? StoredLayer)?

@@ -16,18 +16,16 @@ public protocol WeightCode {
 
 /// A frozen layer whose weight is a `WeightCode`. Forward multiplies by the
 /// dequantized weight (the float simulation of the code); backward only
-/// passes gradients to the input.
+/// passes gradients to the input. The float weight is made on first use, so
+/// a layer read only to be packed never holds one.
 public final class QuantizedLinear: StoredLayer {
     public let code: WeightCode
-    public let weight: Tensor            // dequantized [n, m]
+    public private(set) lazy var weight = Tensor([code.rows, code.cols], values: code.dequantized())   // [n, m]
     public var inFeatures: Int { code.cols }
     public var outFeatures: Int { code.rows }
     public var parameters: [Parameter] { [] }
 
-    public init(_ code: WeightCode) {
-        self.code = code
-        weight = Tensor([code.rows, code.cols], values: code.dequantized())
-    }
+    public init(_ code: WeightCode) { self.code = code }
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
         matmulForward(y, x, weight.pointer, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures)

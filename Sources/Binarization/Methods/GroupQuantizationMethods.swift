@@ -30,13 +30,6 @@ public extension GroupQuantizationMethod {
     func load(_ file: Safetensors, prefix: String, rows: Int, cols: Int, workspace: Workspace) throws -> LinearLayer {
         QuantizedLinear(try GroupCode.load(file, prefix: prefix, rows: rows, cols: cols, bits: bits, groupSize: groupSize))
     }
-
-    /// Codes go from the file to the kernel's layout without a float copy of the weights.
-    func loadPacked(_ file: Safetensors, prefix: String, rows: Int, cols: Int,
-                    precision: ActivationPrecision) throws -> LinearLayer? {
-        try GroupCode.load(file, prefix: prefix, rows: rows, cols: cols, bits: bits, groupSize: groupSize)
-            .packed(precision: precision)
-    }
 }
 
 /// Round to nearest: every group's range from its own weights.

@@ -43,9 +43,4 @@ public struct PBLLM: BinarizationMethod {
     public func load(_ file: Safetensors, prefix: String, rows: Int, cols: Int, workspace: Workspace) throws -> LinearLayer {
         QuantizedLinear(try PartialBinaryCode.load(file, prefix: prefix, rows: rows, cols: cols, ratio: salientRatio))
     }
-
-    public func loadPacked(_ file: Safetensors, prefix: String, rows: Int, cols: Int,
-                           precision: ActivationPrecision) throws -> LinearLayer? {
-        try PartialBinaryCode.load(file, prefix: prefix, rows: rows, cols: cols, ratio: salientRatio).packed(precision: precision)
-    }
 }
