@@ -35,7 +35,9 @@ struct Frontier: ParsableCommand {
  weights (Hessian saliency, GPTQ compensation), BiLLM (10 % of each block's
  columns binarized with a residual, the rest split at a searched break-point
  into two groups, GPTQ compensation), ARB (BiLLM's structure with each
- group's mean, scale and signs refined in turn), and 2-bit groups of 128 by
+ group's mean, scale and signs refined in turn; ARB-X fits them instead to
+ the layer's output error on the calibration inputs, ARB-RC replaces the
+ means by a scale per column), and 2-bit groups of 128 by
  round-to-nearest and by GPTQ. `fp` is the teacher stored in 16 bits. BiLLM
  and ARB keep six 16-bit scales per row and block of 128 columns and a group
  flag per weight, so their exact storage is well above the 1.1 bits their
@@ -53,7 +55,8 @@ struct Frontier: ParsableCommand {
                             profile: settings)
         trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
         var records = trained.own(try trained.run(into: studentFolder.appendingPathComponent("experts.csv"), log: log))
-        let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), BiLLM(), ARB(), BTC(),
+        let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), BiLLM(), ARB(),
+                                                      ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(),
                                                       RoundToNearest(), GPTQ()]
         var sweep = Sweep(teacher: teacher, methods: postTraining.map(Method.init), corpus: text, profile: settings)
         sweep.seeds = seeds; sweep.jobs = threads
@@ -93,6 +96,8 @@ struct Frontier: ParsableCommand {
             ("FP16", FullPrecision(), FullPrecision()), ("sign", SignWithScale(), SignWithScale()),
             ("OneBit", BinaryMoS(experts: 1), OneBit()), ("BinaryMoS E=4", BinaryMoS(experts: 4), BinaryMoS(experts: 4)),
             ("PB-LLM 10%", PBLLM(), PBLLM()), ("BiLLM", BiLLM(), BiLLM()), ("ARB", ARB(), ARB()),
+            ("ARB-X", ARB(variant: .calibrated), ARB(variant: .calibrated)),
+            ("ARB-RC", ARB(variant: .rowColumn), ARB(variant: .rowColumn)),
             ("BTC 0.8 bits", BTC(), BTC()),
             ("RTN 2-bit g128", RoundToNearest(), RoundToNearest()),
             ("GPTQ 2-bit g128", GPTQ(), GPTQ())]

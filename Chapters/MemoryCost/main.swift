@@ -49,6 +49,7 @@ struct MemoryCost: ParsableCommand {
  | BinaryMoS, E experts | n·m + 16·E·(m + n) + 16·E·m (router) |
  | PB-LLM, salient fraction r | (1 − r)·n·m + 8·r·n·m + n·m (index) + 4·16·n |
  | BiLLM, ARB: k salient columns, blocks of 128 | n·m + n·k (residual signs) + n·(m − k) (group flags) + m (column flags) + 6·16·n·⌈m/128⌉ |
+ | ARB-RC | as ARB, with 4·16·n·⌈m/128⌉ row scales (no means) and 16·(m + k) column scales |
  | 2-bit, groups of 128 | 2·n·m + 2·16·n·⌈m/128⌉ |
 
  Embedding, head and norms stay in 16 bits for every method. With 32-bit
@@ -59,6 +60,7 @@ struct MemoryCost: ParsableCommand {
         var list: [(String, Method, Int)] = [("FP16", Method(FullPrecision()), 16), ("2-bit g128", Method(RoundToNearest()), 16)]
         list.append(("PB-LLM 10%", Method(PBLLM(salient: 0.1)), 16))
         list.append(("BiLLM / ARB", Method(BiLLM()), 16))
+        list.append(("ARB-RC", Method(ARB(variant: .rowColumn)), 16))
         list.append(("OneBit", Method(OneBit()), 16))
         for e in [1, 2, 4, 8] {
             let m = Method(BinaryMoS(experts: e))

@@ -127,3 +127,41 @@ public struct CodebookCode: WeightCode {
         return c
     }
 }
+
+/// BTC distilled afterwards (`--distill`): the code's signs stay fixed (a
+/// centroid index has no gradient to follow), and its two scale vectors are
+/// trained by BinaryMoS's recipe, through OneBit's layer holding those signs.
+/// It is stored as the code is, with the trained scales.
+public final class DistilledCodebookLinear: StoredLayer {
+    public private(set) var code: CodebookCode
+    let layer: MixtureOfScalesLinear
+    public var inFeatures: Int { code.cols }
+    public var outFeatures: Int { code.rows }
+    public var parameters: [Parameter] { layer.parameters }
+
+    public init(_ code: CodebookCode, name: String, workspace: Workspace) {
+        self.code = code
+        layer = MixtureOfScalesLinear(name: name, inFeatures: code.cols, outFeatures: code.rows, experts: 1, workspace: workspace)
+        for i in 0..<(code.rows * code.cols) { layer.latent.value[i] = code.sign(i / code.cols, i % code.cols) }
+        layer.latent.trainable = false
+        for j in 0..<code.cols { layer.inputScale.value[j] = code.inputScale[j] }
+        for r in 0..<code.rows { layer.outputScale.value[r] = code.outputScale[r] }
+    }
+
+    public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) { layer.forward(y, x, rows: rows) }
+
+    public func backward(_ dx: FloatPointer, _ dy: ConstFloatPointer, _ x: ConstFloatPointer, rows: Int, accumulate: Bool) {
+        layer.backward(dx, dy, x, rows: rows, accumulate: accumulate)
+    }
+
+    /// The code with the scales as trained, rounded to 16 bits as stored.
+    public var trained: CodebookCode {
+        var c = code
+        c.inputScale = roundedToHalf(layer.inputScale.value.array)
+        c.outputScale = roundedToHalf(layer.outputScale.value.array)
+        return c
+    }
+
+    public func tensors(prefix: String) -> [(name: String, entry: Safetensors.Entry)] { trained.tensors(prefix: prefix) }
+    public func packed(precision: ActivationPrecision) -> LinearLayer? { trained.packed(precision: precision) }
+}

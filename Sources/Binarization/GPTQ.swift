@@ -24,6 +24,7 @@ public struct InverseHessian {
     public let cols: Int
     public let factor: [Double]          // U, [cols, cols], H⁻¹ = UᵀU
     public let diagonal: [Double]        // [H⁻¹]_ii (PB-LLM's saliency)
+    public let hessian: [Double]         // H itself, repaired and damped (ARB-X's metric)
     public let deadColumns: [Int]
 
     /// Nil only when the Hessian is not finite: a factorisation that fails
@@ -38,7 +39,7 @@ public struct InverseHessian {
             var damped = a
             for i in 0..<m { damped[i * m + i] += damping * mean }
             if let inverse = Cholesky.inverse(damped, n: m), let u = Cholesky.upper(inverse, n: m) {
-                cols = m; factor = u; deadColumns = dead
+                cols = m; factor = u; deadColumns = dead; hessian = damped
                 diagonal = (0..<m).map { inverse[$0 * m + $0] }
                 return
             }

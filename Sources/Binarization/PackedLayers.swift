@@ -195,6 +195,7 @@ public final class PackedResidualBinaryLinear: PackedLayer {
     let planes: [PackedSigns]                   // B₁, P, U, each [rows, cols]
     let scales: [Float]                         // [rows, blocks, 6] as stored
     let salient: [Int], salientWeights: [Float] // the salient columns, and their weights [rows, salient]
+    let columnScales: [Float]                   // ARB-RC's, folded into the activations (empty: none)
     public let precision: ActivationPrecision
     public var inFeatures: Int { cols }
     public var outFeatures: Int { rows }
@@ -204,6 +205,7 @@ public final class PackedResidualBinaryLinear: PackedLayer {
     public init(_ code: ResidualBinaryCode, precision: ActivationPrecision) {
         let (n, m) = (code.rows, code.cols)
         rows = n; cols = m; blockSize = code.blockSize; scales = code.scales; self.precision = precision
+        columnScales = code.columnScales
         let b1 = unpackCodes(code.signs, bits: 1, count: n * m)
         let k = code.salientColumns.filter { $0 }.count
         let sparse = unpackCodes(code.sparse, bits: 1, count: n * (m - k))
@@ -224,6 +226,7 @@ public final class PackedResidualBinaryLinear: PackedLayer {
 
     public var byteCount: Int {
         planes.reduce(0) { $0 + $1.byteCount } + 2 * scales.count + 4 * salientWeights.count + 4 * salient.count
+            + 4 * columnScales.count
     }
 
     /// Buffers kept between calls, so that decoding allocates nothing.
@@ -246,9 +249,11 @@ public final class PackedResidualBinaryLinear: PackedLayer {
         let (n, m, g, blocks) = (rows, cols, blockSize, self.blocks), per = ResidualBinaryCode.scalesPerBlock
         if (scratch?.tokens ?? 0) < tokens { scratch = Scratch(tokens: tokens, layer: self) }
         let s = scratch!
-        // x′ (the salient columns zeroed) and X = Σ x′ per token and block.
+        // x′ (the salient columns zeroed, ARB-RC's column scales applied) and
+        // X = Σ x′ per token and block (ARB-RC has no means, so X is not used).
         s.masked.update(from: x, count: tokens * m)
         for t in 0..<tokens {
+            if !columnScales.isEmpty { for j in 0..<m { s.masked[t * m + j] *= columnScales[j] } }
             for j in salient { s.masked[t * m + j] = 0 }
             for b in 0..<blocks { s.totals[t * blocks + b] = (b * g..<min(m, (b + 1) * g)).reduce(0) { $0 + s.masked[t * m + $1] } }
         }

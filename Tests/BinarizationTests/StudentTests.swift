@@ -28,7 +28,8 @@ final class StudentTests: XCTestCase {
     func methods() -> [Method] {
         var rtn3 = RoundToNearest(); rtn3.bits = 3; rtn3.groupSize = 8
         return Method.registry.map { Method($0.init()) }
-            + [Method(BinaryMoS(experts: 3)), Method(PBLLM(salient: 0.1, saliency: .magnitude, compensation: false)), Method(rtn3)]
+            + [Method(BinaryMoS(experts: 3)), Method(PBLLM(salient: 0.1, saliency: .magnitude, compensation: false)), Method(rtn3),
+               Method(ARB(variant: .calibrated)), Method(ARB(variant: .rowColumn)), Method(BTC(bitsPerWeight: 0.6, distill: true))]
     }
 
     func temporaryFile() -> URL {
@@ -156,6 +157,30 @@ final class StudentTests: XCTestCase {
         XCTAssertLessThan(late, 0.8 * early)
     }
 
+    /// BTC distilled afterwards: the loss falls, the scales move, the signs
+    /// (the codebook's) stay as they were.
+    func testDistilledCodebookTrainsItsScalesOnly() throws {
+        let teacher = tinyTeacher(seed: 8)
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 9)
+        var profile = Profile.named("smoke")!
+        profile.model = tinyConfig(); profile.distillBatch = 4; profile.distillLearningRate = 3e-3
+        let method = Method(BTC(bitsPerWeight: 0.6, distill: true))
+        XCTAssertTrue(method.isTrained)
+        let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 10)
+        let layers = student.blocks.flatMap(\.linears).map { $0.layer as! DistilledCodebookLinear }
+        let before = layers.map(\.code)
+        let losses = distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11).map(\.loss)
+        XCTAssertLessThan(losses.suffix(5).reduce(0, +), 0.9 * losses.prefix(5).reduce(0, +))
+        for (layer, code) in zip(layers, before) {
+            XCTAssertEqual(layer.trained.indices, code.indices)
+            XCTAssertEqual(layer.trained.codebook, code.codebook)
+            XCTAssertNotEqual(layer.trained.inputScale, code.inputScale)
+            for i in 0..<(code.rows * code.cols) {
+                XCTAssertEqual(layer.layer.latent.value[i], code.sign(i / code.cols, i % code.cols))
+            }
+        }
+    }
+
     /// Packed students compute what their float simulation does, up to the
     /// rounding of activations (to within 1e-4 of the loss with int16
     /// activations, 1e-2 with int8), and their packed layers hold exactly the
@@ -170,7 +195,8 @@ final class StudentTests: XCTestCase {
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
         let (inputs, targets) = corpus.windows(at: [0, 50, 100, 150], length: 8)
         let methods: [any BinarizationMethod] = [SignWithScale(), OneBit(), BinaryMoS(), RoundToNearest(), GPTQ(), PBLLM(salient: 0.2),
-                                                 BTC(bitsPerWeight: 0.6), BiLLM(), ARB()]
+                                                 BTC(bitsPerWeight: 0.6), BiLLM(), ARB(),
+                                                 ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(bitsPerWeight: 0.6, distill: true)]
         for method in methods.map(Method.init) {
             let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6, calibrationWindows: 8)
             let url = temporaryFile()
@@ -218,7 +244,7 @@ final class StudentTests: XCTestCase {
                 + (c.codes.scales + c.codes.zeros).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
         case let b as PackedResidualBinaryLinear:
             return b.planes.flatMap { Array(UnsafeBufferPointer(start: $0.bits, count: $0.byteCount)) }
-                + (b.scales + b.salientWeights).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
+                + (b.scales + b.salientWeights + b.columnScales).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
         case let p as PackedPartialBinaryLinear:
             return Array(UnsafeBufferPointer(start: p.signs.bits, count: p.signs.byteCount))
                 + (p.mean + p.alpha).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }

@@ -7,8 +7,8 @@ import Transformer
 public protocol ResidualBinaryMethod: BinarizationMethod {
     var salientColumns: Double { get set }
     var blockSize: Int { get set }
-    /// ARB's alternating refinement (0 rounds: BiLLM's closed form).
-    var refinement: Int { get }
+    /// How the code's parameters are fitted.
+    var fit: ResidualBinaryCode.Fit { get }
 }
 
 public extension ResidualBinaryMethod {
@@ -25,22 +25,24 @@ public extension ResidualBinaryMethod {
                   rng: inout SeededGenerator) -> LinearLayer {
         QuantizedLinear(ResidualBinaryCode(dense.weight.value.pointer, rows: dense.outFeatures, cols: dense.inFeatures,
                                            salientFraction: salientColumns, blockSize: blockSize, hessian: hessian!,
-                                           refine: refinement > 0, iterations: refinement))
+                                           fit: fit))
     }
 
     /// Per weight a sign; per salient weight a second one; per other weight a
-    /// group flag; per column a salient flag; per row and block six scales.
+    /// group flag; per column a salient flag; per row and block six scales
+    /// (ARB-RC: four, and a scale per column, two per salient column).
     func storage(inFeatures m: Int, outFeatures n: Int, scaleBits s: Int, fullPrecisionBits: Int) -> [String: Int] {
         let g = min(blockSize, m), blocks = (m + g - 1) / g
         let k = (0..<blocks).reduce(0) { $0 + ResidualBinaryCode.salientCount(width: min(m, ($1 + 1) * g) - $1 * g,
                                                                             fraction: salientColumns) }
-        return ["signs": n * m + n * k, "group flags": n * (m - k), "salient index": m,
-                "scales": s * ResidualBinaryCode.scalesPerBlock * n * blocks]
+        let scales = fit.hasColumnScales ? ResidualBinaryCode.rowColumnSlots.count * n * blocks + m + k
+                                         : ResidualBinaryCode.scalesPerBlock * n * blocks
+        return ["signs": n * m + n * k, "group flags": n * (m - k), "salient index": m, "scales": s * scales]
     }
 
     func load(_ file: Safetensors, prefix: String, rows: Int, cols: Int, workspace: Workspace) throws -> LinearLayer {
         QuantizedLinear(try ResidualBinaryCode.load(file, prefix: prefix, rows: rows, cols: cols, blockSize: blockSize,
-                                                    salientFraction: salientColumns))
+                                                    salientFraction: salientColumns, columnScales: fit.hasColumnScales))
     }
 }
 
@@ -54,6 +56,6 @@ public struct BiLLM: ResidualBinaryMethod {
         MethodOption<BiLLM>("block", \.blockSize, help: "columns per block (GPTQ's block; the layer width when smaller)"),
     ]
     public var salientColumns = 0.1, blockSize = 128
-    public var refinement: Int { 0 }
+    public var fit: ResidualBinaryCode.Fit { .closedForm }
     public init() {}
 }
