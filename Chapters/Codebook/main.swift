@@ -18,9 +18,10 @@ import Transformer
 //:
 //:     w_rj ≈ S_out[r] · c(r, j) · S_in[j],   c(r, j) = bit (j mod v) of the centroid that sub-vector ⌊j / v⌋ of row r points to
 //:
-//: This chapter sweeps b / v from 0.6 to 1.0 on our teacher, post-training
-//: (BTC's learned transformation before binarization, and distillation
-//: afterwards, are not built), next to OneBit and BinaryMoS distilled at one bit:
+//: This chapter sweeps b / v from 0.6 to 1.0 on our teacher, post-training and
+//: with the two scale vectors then distilled by BinaryMoS's recipe (the signs,
+//: being indices, stay as clustered), next to OneBit and BinaryMoS distilled
+//: at one bit. BTC's learned transformation before binarization is not built.
 //: `swift run -c release codebook --out DIR [--teacher FILE] [--bits 0.6,0.7,0.8,0.9,1.0]`.
 
 struct Codebook: ParsableCommand {
@@ -35,7 +36,7 @@ struct Codebook: ParsableCommand {
     func run() throws {
         let settings = try options.start()
         let rates = bits.split(separator: ",").compactMap { Double($0) }
-        let methods = rates.map { Method(BTC(bitsPerWeight: $0)) }
+        let methods = rates.map { Method(BTC(bitsPerWeight: $0)) }, distilledMethods = rates.map { Method(BTC(bitsPerWeight: $0, distill: true)) }
         guard !rates.isEmpty, rates.count == bits.split(separator: ",").count,
               methods.allSatisfy({ $0.problems.isEmpty }) else {
             throw ValidationError("--bits '\(bits)' is not a list of rates between 0.1 and 1.6")
@@ -46,12 +47,15 @@ struct Codebook: ParsableCommand {
         var sweep = Sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
         sweep.jobs = options.threads; sweep.saveDirectory = options.studentFolder
         let codebooks = sweep.own(try sweep.run(into: options.studentFolder.appendingPathComponent("codebook.csv"), log: log))
-        var trained = Sweep(teacher: teacherPath, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text,
-                            profile: settings)
-        trained.seeds = options.seeds; trained.jobs = options.threads; trained.saveDirectory = options.studentFolder
-        let distilled = trained.own(try trained.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: log))
+        // OneBit and BinaryMoS are the expert sweep's students; the distilled codebooks are new.
+        var distilled: [SweepRecord] = []
+        for (methods, csv) in [([1, 4].map { Method(BinaryMoS(experts: $0)) }, "experts.csv"), (distilledMethods, "codebook-distilled.csv")] {
+            var trained = Sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
+            trained.seeds = options.seeds; trained.jobs = options.threads; trained.saveDirectory = options.studentFolder
+            distilled += trained.own(try trained.run(into: options.studentFolder.appendingPathComponent(csv), log: log))
+        }
         let teacher = try Student.load(from: URL(fileURLWithPath: teacherPath)).model
-        let rows = try summarize(codebooks, rates: rates, teacher: teacher, students: options.studentFolder, options.folder)
+        let rows = try summarize(codebooks, distilled: distilled, rates: rates, teacher: teacher, students: options.studentFolder, options.folder)
         try diagram(teacher, options.folder)
         try plot(distilled, options.folder)
         try AtomicFile.write(findings(rows, distilled), to: options.folder.appendingPathComponent("findings.md"))
@@ -73,12 +77,15 @@ struct Codebook: ParsableCommand {
  */
     struct Row {
         var rate: Double, centroids: Int, agreement: Double, perplexity: Double, bitsCompact: Double, bitsLlama: Double
+        var distilled: Estimate
+        var againstOneBit: Estimate     // distilled, seed by seed, minus OneBit
     }
 
-    func summarize(_ records: [SweepRecord], rates: [Double], teacher: TransformerModel, students: URL,
+    func summarize(_ records: [SweepRecord], distilled: [SweepRecord], rates: [Double], teacher: TransformerModel, students: URL,
                    _ folder: URL) throws -> [Row] {
         let llama = ModelShape.named["llama-1-7b"]!
         let layers = teacher.blocks.flatMap(\.linears).map { $0.layer as! DenseLinear }
+        let oneBit = Sweep.perplexityBySeed(distilled)[1] ?? [:]
         var rows: [Row] = []
         for rate in rates {
             let method = BTC(bitsPerWeight: rate)
@@ -87,13 +94,18 @@ struct Codebook: ParsableCommand {
             let student = try Student.load(from: students.appendingPathComponent(Sweep.fileName(Method(method), seed: 1))).model
             let codes = student.blocks.flatMap(\.linears).map { ($0.layer as! QuantizedLinear).code as! CodebookCode }
             let agreement = zip(codes, layers).map { $0.agreement(with: $1.weight.value.pointer) }.reduce(0, +) / Double(layers.count)
+            var bySeed: [UInt64: Double] = [:]
+            for r in distilled where r.method == Method(BTC(bitsPerWeight: rate, distill: true)) { bySeed[r.seed] = r.perplexity }
             rows.append(Row(rate: rate, centroids: 1 << method.indexBits, agreement: agreement, perplexity: record.perplexity,
                             bitsCompact: record.bitsPerWeight,
-                            bitsLlama: Storage.model(llama, Method(method)).linearBitsPerWeight))
+                            bitsLlama: Storage.model(llama, Method(method)).linearBitsPerWeight,
+                            distilled: Estimate(Array(bySeed.values)), againstOneBit: pairedDifference(oneBit, bySeed)))
         }
-        var table = CSVTable(columns: ["index_bits_per_weight", "centroids", "agreement", "perplexity", "bits_compact", "bits_llama7b"])
+        var table = CSVTable(columns: ["index_bits_per_weight", "centroids", "agreement", "perplexity", "distilled_mean",
+                                       "distilled_std", "bits_compact", "bits_llama7b"])
         for r in rows {
             table.append([CSVTable.format(r.rate), r.centroids, String(format: "%.4f", r.agreement), String(format: "%.4f", r.perplexity),
+                          String(format: "%.4f", r.distilled.mean), String(format: "%.4f", r.distilled.std),
                           String(format: "%.4f", r.bitsCompact), String(format: "%.4f", r.bitsLlama)])
         }
         try table.write(to: folder.appendingPathComponent("codebook.csv"))
@@ -142,9 +154,10 @@ struct Codebook: ParsableCommand {
 /*:
  ## Against one bit
 
- Perplexity against the stored bits per weight of this compact model, the
- codebook's rates as a line, OneBit and BinaryMoS (distilled, mean and
- standard deviation over seeds) as points.
+ Perplexity against the stored bits per weight of this compact model: the
+ codebook's rates as two lines, post-training and with distilled scales
+ (mean and standard deviation over seeds), OneBit and BinaryMoS (distilled)
+ as points.
 
  {{figure: codebook.svg}}
  */
@@ -166,7 +179,8 @@ struct Codebook: ParsableCommand {
             set key top right
             set grid
             set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1
-            plot "codebook.csv" skip 1 using 5:4 with linespoints pointtype 7 title "BTC codebook (post-training)", \\
+            plot "codebook.csv" skip 1 using 7:4 with linespoints pointtype 7 title "BTC codebook (post-training)", \\
+                 "codebook.csv" skip 1 using 7:5:6 with yerrorlines pointtype 9 title "BTC codebook, scales distilled", \\
                  "codebook-points.csv" skip 1 using 2:3:4 with yerrorbars pointtype 5 title "OneBit, BinaryMoS E=4 (distilled)"
             """, to: folder.appendingPathComponent("codebook.gp"))
     }
@@ -192,10 +206,23 @@ struct Codebook: ParsableCommand {
             let mean = one.reduce(0, +) / Double(one.count)
             let better = rows.filter { $0.perplexity <= mean }
             s += better.isEmpty
-                ? "No rate reaches distilled OneBit's \(f(mean)): without distillation a codebook of signs does not catch a trained one-bit layer here."
-                : "At \(better.map { CSVTable.format($0.rate) }.joined(separator: ", ")) bits it scores no worse than distilled OneBit's \(f(mean))."
+                ? "No rate reaches distilled OneBit's \(f(mean)) post-training. "
+                : "At \(better.map { CSVTable.format($0.rate) }.joined(separator: ", ")) bits it scores no worse than distilled OneBit's \(f(mean)) post-training. "
         }
-        return s + "\n"
+        s += "\n\nWith its scales distilled by the same recipe, seed by seed against OneBit (perplexity difference, 95 % interval):\n\n"
+        s += "| index bits per weight | distilled perplexity | − OneBit | 95 % interval | |\n|---|---|---|---|---|\n"
+        for r in rows {
+            let d = r.againstOneBit
+            s += "| \(CSVTable.format(r.rate)) | \(f(r.distilled.mean)) ± \(f(r.distilled.std)) | \(String(format: "%+.4f", d.mean)) | "
+            s += d.halfWidth.isFinite ? "[\(String(format: "%+.4f", d.low)), \(String(format: "%+.4f", d.high))] | " : "– | "
+            s += (d.resolved ? (d.mean > 0 ? "worse" : "better") : "not resolved") + " |\n"
+        }
+        if let whole = rows.first(where: { $0.agreement == 1 }), whole.againstOneBit.count > 0 {
+            s += "\nAt \(CSVTable.format(whole.rate)) bits the codebook keeps every sign, so its distilled student is OneBit's layer "
+            s += "with the signs frozen: the difference there, \(String(format: "%+.4f", whole.againstOneBit.mean)), is what OneBit gains "
+            s += "by training its signs too (through the straight-through estimator).\n"
+        }
+        return s
     }
 }
 

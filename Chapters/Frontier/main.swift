@@ -43,7 +43,7 @@ struct Frontier: ParsableCommand {
  flag per weight, so their exact storage is well above the 1.1 bits their
  papers quote for the signs alone: the table counts every bit. BTC (0.8
  index bits per weight, codebooks of 256 sub-vectors of 10 signs, OneBit's
- scales) is the previous chapter's, post-training.
+ scales) is the previous chapter's, post-training and with its scales distilled.
  */
     func run() throws {
         let settings = try options.start()
@@ -51,10 +51,14 @@ struct Frontier: ParsableCommand {
         let text = try options.loadCorpus(settings)
         let teacher = try options.teacherPath(settings, text)
         let log = ChapterOptions.log
-        var trained = Sweep(teacher: teacher, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text,
-                            profile: settings)
-        trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
-        var records = trained.own(try trained.run(into: studentFolder.appendingPathComponent("experts.csv"), log: log))
+        // The distilled students are the expert sweep's and the codebook chapter's.
+        var records: [SweepRecord] = []
+        for (methods, csv) in [([1, 4].map { Method(BinaryMoS(experts: $0)) }, "experts.csv"),
+                               ([Method(BTC(bitsPerWeight: 0.8, distill: true))], "codebook-distilled.csv")] {
+            var trained = Sweep(teacher: teacher, methods: methods, corpus: text, profile: settings)
+            trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
+            records += trained.own(try trained.run(into: studentFolder.appendingPathComponent(csv), log: log))
+        }
         let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), BiLLM(), ARB(),
                                                       ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(),
                                                       RoundToNearest(), GPTQ()]
@@ -68,7 +72,15 @@ struct Frontier: ParsableCommand {
         // OneBit against BinaryMoS seed by seed, as chapter 3 compares them.
         let bySeed = Sweep.perplexityBySeed(records)
         let paired = pairedDifference(bySeed[1] ?? [:], bySeed[4] ?? [:])
-        try AtomicFile.write(findings(rows, paired: paired) + layerCheck, to: folder.appendingPathComponent("findings.md"))
+        // The post-training binarizers seed by seed (a seed picks the calibration windows).
+        func perplexity(_ m: any BinarizationMethod) -> [UInt64: Double] {
+            Dictionary(records.filter { $0.method == Method(m) }.map { ($0.seed, $0.perplexity) }) { a, _ in a }
+        }
+        let refinements = [("ARB − BiLLM", pairedDifference(perplexity(BiLLM()), perplexity(ARB()))),
+                           ("ARB-X − ARB", pairedDifference(perplexity(ARB()), perplexity(ARB(variant: .calibrated)))),
+                           ("ARB-RC − ARB", pairedDifference(perplexity(ARB()), perplexity(ARB(variant: .rowColumn))))]
+        try AtomicFile.write(findings(rows, paired: paired, refinements: refinements) + layerCheck,
+                             to: folder.appendingPathComponent("findings.md"))
     }
 
 /*:
@@ -99,6 +111,7 @@ struct Frontier: ParsableCommand {
             ("ARB-X", ARB(variant: .calibrated), ARB(variant: .calibrated)),
             ("ARB-RC", ARB(variant: .rowColumn), ARB(variant: .rowColumn)),
             ("BTC 0.8 bits", BTC(), BTC()),
+            ("BTC 0.8 bits, distilled", BTC(bitsPerWeight: 0.8, distill: true), BTC(bitsPerWeight: 0.8, distill: true)),
             ("RTN 2-bit g128", RoundToNearest(), RoundToNearest()),
             ("GPTQ 2-bit g128", GPTQ(), GPTQ())]
         var rows: [Row] = []
@@ -227,7 +240,7 @@ struct Frontier: ParsableCommand {
     }
 
     /// The headline question, answered from this run's numbers.
-    func findings(_ rows: [Row], paired: Estimate) -> String {
+    func findings(_ rows: [Row], paired: Estimate, refinements: [(String, Estimate)]) -> String {
         func row(_ label: String) -> (p: Double, std: Double?, compact: Double, llama: Double)? {
             rows.first { $0.label == label }.map { ($0.mean, $0.std, $0.bitsCompact, $0.bitsLlama) }
         }
@@ -262,6 +275,12 @@ struct Frontier: ParsableCommand {
             s += "At LLaMA-7B's shapes BinaryMoS stores \(b(mos.llama)) bits per weight against 2-bit g128's \(b(two.llama))"
             s += mos.llama < two.llama / 2 ? ", less than half; " : "; "
             s += "in this compact model its scales make it cost \(b(mos.compact)) against \(b(two.compact)). "
+        }
+        let judged = refinements.filter { $0.1.halfWidth.isFinite }
+        if !judged.isEmpty {
+            s += "\n\nThe post-training binarizers seed by seed (perplexity difference, 95 % interval): "
+            s += judged.map { "\($0.0) \(f($0.1.mean)) [\(f($0.1.low)), \(f($0.1.high))], \($0.1.resolved ? "resolved" : "not resolved")" }
+                .joined(separator: "; ") + ". "
         }
         return s + "\n"
     }
