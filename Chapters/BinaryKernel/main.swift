@@ -9,6 +9,8 @@ import Transformer
 
 //: # The binary kernel
 //:
+//: $$y_r = s_{out,r} \cdot \frac{\max_j |a_j|}{127} \sum_j b_{rj}\, q_j, \qquad \sum_j b_{rj} q_j = 2 \sum_{j:\, b_{rj} = +1} q_j \;-\; \sum_j q_j$$
+//:
 //: One bit per weight only pays off if the product runs on the bits. A float
 //: matrix-vector product reads 32 bits per weight from memory; a packed sign
 //: matrix reads 1. This chapter shows how the simulator lays the bits out, how
@@ -41,6 +43,8 @@ struct BinaryKernel: ParsableCommand {
 
  {{figure: layout.svg}}
 
+ {{source: Sources/Binarization/BitPacking.swift#pack-signs}}
+
  ## The product
 
  The kernel rounds each token's activation vector to integers, which makes the
@@ -55,6 +59,14 @@ struct BinaryKernel: ParsableCommand {
  and, for OneBit and BinaryMoS, by the output scale (mixed by the router per
  token for BinaryMoS, whose input scale multiplies the activations before
  rounding).
+
+ The portable C kernel says it plainly, one row and one 64-bit word at a time:
+
+ {{source: Sources/CKernels/kernels.c#binary-portable}}
+
+ and the AVX-512 one does the same eight rows at a time:
+
+ {{source: Sources/CKernels/kernels.c#binary-avx512}}
 
  int8 leaves every activation up to half a step of max|a|/127 off, and a
  model amplifies that: enough to move a student's validation perplexity by a

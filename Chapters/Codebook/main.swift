@@ -10,6 +10,8 @@ import Transformer
 
 //: # Below one bit: a codebook of signs
 //:
+//: $$w_{rj} \approx S_{out,r}\; c_{\,\mathrm{idx}(r,\lfloor j/v \rfloor),\; j \bmod v}\; S_{in,j}, \qquad \text{bits per weight} = \frac{b}{v} + \frac{2^b v}{n m} + \frac{16\,(n + m)}{n m}$$
+//:
 //: One bit a weight is not a floor. A layer's sign matrix repeats itself: cut
 //: each row into sub-vectors of v signs, and far fewer than 2^v distinct
 //: patterns occur often. BTC-LLM clusters them into a codebook of K = 2^b
@@ -68,7 +70,11 @@ struct Codebook: ParsableCommand {
  so K = 2^(10·B) centroids per layer: 64 at 0.6, 1024 at 1.0. The k-means
  starts from the layer's K most frequent patterns, assigns each sub-vector to
  its nearest centroid in Hamming distance, and sets every centroid bit by the
- majority of its members, for ten rounds or until nothing moves. `agreement`
+ majority of its members, for ten rounds or until nothing moves:
+
+ {{source: Sources/Binarization/Codebook.swift#k-means}}
+
+ `agreement`
  is the share of the teacher's sign bits the codebook reproduces, averaged
  over the layers. Bits per weight count the indices, the codebook and the
  scales: **as stored in this compact model**, whose layers hold only a few

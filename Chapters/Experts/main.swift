@@ -10,6 +10,8 @@ import Transformer
 
 //: # How many scaling experts?
 //:
+//: $$G = \mathrm{softmax}(X W_R^\top),\quad s_{in} = G\,S_{in},\quad s_{out} = G\,S_{out},\quad Y = \big((X \odot s_{in})\,\mathrm{sign}(W)^\top\big) \odot s_{out}$$
+//:
 //: BinaryMoS's one design choice is E, the number of scaling experts each
 //: layer mixes. With E = 1 there is nothing to mix and the layer is OneBit's;
 //: every extra expert adds m + n scales and m router weights per layer. The
@@ -18,6 +20,31 @@ import Transformer
 //: harder to train. This chapter runs the same ablation on our teacher, with
 //: paired seeds (five by default) so that a difference can be told from noise:
 //: `swift run -c release experts --out DIR [--teacher FILE] [--experts 1,2,4,8] [--seeds 5]`.
+//:
+//: ## The layer
+//:
+//: The whole method is one layer, written with the paper's symbols. Forward:
+//: the router's gates mix the experts' scales per token, and the sign matrix
+//: sits between the mixed input and output scales.
+//:
+//: {{source: Sources/Binarization/MixtureOfScales.swift#forward}}
+//:
+//: Backward, in the same order reversed: the output scale's gradient, then
+//: through the signs (the straight-through estimator passes the gradient to
+//: the latent weight where |W| ≤ 1), the input scale's, and through the
+//: softmax to the router.
+//:
+//: {{source: Sources/Binarization/MixtureOfScales.swift#backward}}
+//:
+//: It starts as OneBit's layer: every expert holds the rank-1 fit of |W|.
+//:
+//: {{source: Sources/Binarization/MixtureOfScales.swift#initialization}}
+//:
+//: The student learns from the teacher by the paper's loss: the KL divergence
+//: of the next-byte distributions plus ten times the mean squared error of
+//: each block's hidden state.
+//:
+//: {{source: Sources/Binarization/Distillation.swift#loss}}
 
 struct Experts: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -10,6 +10,8 @@ import Transformer
 
 //: # A first look at binarizing a trained layer
 //:
+//: $$W \approx \alpha \odot \mathrm{sign}(W), \qquad \alpha^\star = \arg\min_\alpha \lVert W - \alpha\,\mathrm{sign}(W) \rVert^2 = \tfrac{1}{k}\textstyle\sum |w|$$
+//:
 //: A binarized layer keeps one bit per weight: its sign. Everything else the
 //: layer knew about magnitudes must come back through a few full-precision
 //: *scales*. This chapter takes the teacher trained for this report, replaces its
@@ -48,6 +50,13 @@ struct FirstLook: ParsableCommand {
    `W ≈ sign(W) ⊙ (h · gᵀ)`, taken from the best rank-1 approximation of |W|
    (found by power iteration). BinaryMoS starts from exactly these scales and
    then makes them depend on the token.
+
+ In the library, the first two are one function (α per tensor or per row),
+ the third a power iteration on |W|:
+
+ {{source: Sources/Binarization/SignScale.swift#sign-scale}}
+
+ {{source: Sources/Binarization/RankOne.swift#rank-one}}
 
  The table lists, for every linear layer of every block, the relative error
  ‖W − Ŵ‖/‖W‖ of each choice.

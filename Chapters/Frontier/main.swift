@@ -10,6 +10,8 @@ import Transformer
 
 //: # The frontier
 //:
+//: $$\text{perplexity} = \exp\Big(-\frac{1}{T}\sum_{t=1}^{T} \log p_\theta(x_t \mid x_{<t})\Big) \quad\text{against}\quad \text{bits per weight} = \frac{\text{bits of the block layers}}{\text{their weights}}$$
+//:
 //: Every method of this report on one teacher, measured the same way: validation
 //: perplexity against the bits each weight of the block layers costs, and how
 //: fast each method's kernel multiplies. This is where the paper's headline
@@ -44,6 +46,20 @@ struct Frontier: ParsableCommand {
  papers quote for the signs alone: the table counts every bit. BTC (0.8
  index bits per weight, codebooks of 256 sub-vectors of 10 signs, OneBit's
  scales) is the previous chapter's, post-training and with its scales distilled.
+
+ BiLLM's fit of one group is a mean and a scale in closed form; ARB's is the
+ same followed by rounds of least squares, each kept only if the error fell:
+
+ {{source: Sources/Binarization/ResidualBinary.swift#group-fit}}
+
+ The salient columns get two sign terms, refined the same way:
+
+ {{source: Sources/Binarization/ResidualBinary.swift#residual-fit}}
+
+ ARB-X solves for a row's six parameters at once, with the calibration
+ inputs' Gram matrix H as the metric:
+
+ {{source: Sources/Binarization/ResidualBinary.swift#calibrated-fit}}
  */
     func run() throws {
         let settings = try options.start()

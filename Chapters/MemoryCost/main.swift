@@ -10,6 +10,8 @@ import Transformer
 
 //: # Memory cost versus 2-bit
 //:
+//: $$\text{bits}_{\text{BinaryMoS}}(n, m) = \underbrace{n m}_{\text{signs}} + \underbrace{16\,E\,(m + n)}_{\text{scales}} + \underbrace{16\,E\,m}_{\text{router}}, \qquad \text{bits}_{\text{2-bit, g128}} = 2\,n m + 2 \cdot 16\, n \left\lceil \tfrac{m}{128} \right\rceil$$
+//:
 //: A binarized model is only as small as *everything* it stores: the sign bits,
 //: but also the scales, the routers, the group parameters, the salient weights'
 //: index, and the embedding and head that stay in 16 bits. This chapter counts
@@ -50,6 +52,11 @@ struct MemoryCost: ParsableCommand {
  | PB-LLM, salient fraction r | (1 − r)·n·m + 8·r·n·m + n·m (index) + 4·16·n |
  | BiLLM, ARB: k salient columns, blocks of 128 | n·m + n·k (residual signs) + n·(m − k) (group flags) + m (column flags) + 6·16·n·⌈m/128⌉ |
  | ARB-RC | as ARB, with 4·16·n·⌈m/128⌉ row scales (no means) and 16·(m + k) column scales |
+
+ Each method states its own count by part, and every number below comes
+ from these functions; BinaryMoS's, for one:
+
+ {{source: Sources/Binarization/Methods/BinaryMoSMethod.swift#storage}}
  | 2-bit, groups of 128 | 2·n·m + 2·16·n·⌈m/128⌉ |
 
  Embedding, head and norms stay in 16 bits for every method. With 32-bit

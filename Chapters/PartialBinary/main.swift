@@ -10,6 +10,8 @@ import Transformer
 
 //: # Partial binarization
 //:
+//: $$\text{salient} = \text{top-}k \text{ of } \frac{w_{ij}^2}{[H^{-1}]_{jj}^2}, \qquad \hat w_{ij} = \begin{cases} \text{8-bit grid} & \text{salient} \\ \mu_i + \alpha_i\,\mathrm{sign}(w_{ij} - \mu_i) & \text{otherwise} \end{cases}$$
+//:
 //: PB-LLM keeps a small fraction r of a layer's weights, the *salient* ones, at
 //: 8 bits and binarizes the rest around each row's mean. Two choices matter:
 //: which weights count as salient (the largest |w|, or the largest w²/[H⁻¹]²
@@ -18,6 +20,17 @@ import Transformer
 //: compensated on the columns not yet quantized (GPTQ's trick, PB-GPTQ). This
 //: chapter sweeps r from 0 to 50 % under all four combinations:
 //: `swift run -c release partial-binary --out DIR [--teacher FILE] [--seeds 1]`.
+//:
+//: The salient set is the k largest scores, over the whole matrix:
+//:
+//: {{source: Sources/Binarization/PartialBinary.swift#salient-split}}
+//:
+//: The salient weights get an 8-bit grid per row, the rest μ ± α per row;
+//: with compensation the weights are quantized column by column through GPTQ:
+//:
+//: {{source: Sources/Binarization/PartialBinary.swift#binarized-rest}}
+//:
+//: {{source: Sources/Binarization/GPTQ.swift#update}}
 
 struct PartialBinary: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -10,6 +10,8 @@ import Transformer
 
 //: # When does token-adaptive scaling help?
 //:
+//: $$\text{gap closed} = 100 \cdot \frac{\mathrm{ppl}_{\text{OneBit}} - \mathrm{ppl}_{\text{BinaryMoS}}}{\mathrm{ppl}_{\text{OneBit}} - \mathrm{ppl}_{\text{teacher}}}\ \%, \quad \text{seed by seed, with a 95 \% interval}$$
+//:
 //: A binarized student can only show what its scales are worth where
 //: binarizing costs something. Distil it for long enough and any student
 //: relearns the model, so OneBit and BinaryMoS both end at the teacher;

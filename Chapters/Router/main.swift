@@ -10,6 +10,8 @@ import Transformer
 
 //: # What the router does
 //:
+//: $$G_t = \mathrm{softmax}(W_R\,x_t) \in \Delta^{E-1}, \qquad H(G_t) = -\sum_{e=1}^{E} G_{te} \log G_{te} \;\le\; \log E$$
+//:
 //: A BinaryMoS layer keeps a router, `W_R`, that turns each token into E gate
 //: values, `G = softmax(W_R·x)`. The gates decide how much of each expert's
 //: input and output scales the token gets. Do the routers of a trained student
@@ -17,6 +19,11 @@ import Transformer
 //: chapter opens up the four-expert students of the expert sweep and looks at
 //: their gates on validation text, as the paper's Figure 3 does:
 //: `swift run -c release router --out DIR [--students DIR] [--teacher FILE]`.
+
+//:
+//: The router is the first few lines of the layer's forward pass:
+//:
+//: {{source: Sources/Binarization/MixtureOfScales.swift#router}}
 
 struct Router: ParsableCommand {
     static let configuration = CommandConfiguration(

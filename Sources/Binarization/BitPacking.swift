@@ -32,10 +32,12 @@ public func unpackCodes(_ bytes: [UInt8], bits: Int, count: Int) -> [UInt8] {
     }
 }
 
+// region: pack-signs
 /// Sign bits of a weight buffer: 1 for w ≥ 0 (sign(0) = +1), 0 for w < 0.
 public func packSigns(_ w: ConstFloatPointer, count: Int) -> [UInt8] {
     packCodes((0..<count).map { w[$0] < 0 ? 0 : 1 }, bits: 1)
 }
+// end region: pack-signs
 
 /// ±1 values from sign bits.
 public func unpackSigns(_ bytes: [UInt8], count: Int) -> [Float] {

@@ -48,6 +48,7 @@ public struct CodebookCode: WeightCode {
         var book = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(1 << b).map(\.key)
         while book.count < 1 << b { book.append(book.last ?? 0) }
         var assignment = [Int](repeating: -1, count: patterns.count)
+        // region: k-means
         // Assign, then update the centroids, and so on; the last step is an assignment.
         for round in 0...iterations {
             var changed = false
@@ -74,6 +75,7 @@ public struct CodebookCode: WeightCode {
                 }
             }
         }
+        // end region: k-means
         indices = assignment; codebook = book
     }
 

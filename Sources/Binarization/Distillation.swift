@@ -62,6 +62,7 @@ public final class DistillationObjective {
 
     public init(hiddenWeight: Float = 10) { self.hiddenWeight = hiddenWeight }
 
+    // region: loss
     /// Runs teacher and student on the batch, adds ∂L/∂θ into the student's
     /// gradients and returns (L_KD, Σ_l MSE_l).
     public func lossAndGradients(_ student: TransformerModel, _ teacher: TransformerModel, inputs: [Int32],
@@ -104,4 +105,5 @@ public final class DistillationObjective {
         let divergence = rowDivergence.array.reduce(0.0) { $0 + Double($1) } / Double(batch)
         return (divergence, hiddenError)
     }
+    // end region: loss
 }

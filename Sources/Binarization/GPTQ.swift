@@ -48,6 +48,7 @@ public struct InverseHessian {
     }
 }
 
+// region: update
 /// Quantizes W [rows, cols] column by column with GPTQ's error compensation.
 /// `quantize(i, column)` gets the current (already compensated) values of
 /// column i and returns their quantized values; it is called for i = 0, 1, …
@@ -82,3 +83,4 @@ public func gptqColumns(_ w: inout [Float], rows n: Int, cols m: Int, _ hinv: In
         }
     }
 }
+// end region: update

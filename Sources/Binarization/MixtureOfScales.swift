@@ -44,6 +44,7 @@ public final class MixtureOfScalesLinear: LinearLayer {
         self.workspace = workspace
     }
 
+    // region: initialization
     /// BinaryMoS's initialisation from a trained layer: latent W = the weight;
     /// every expert's scales from the rank-1 fit of |W| (S_out = u·√σ₁,
     /// S_in = v·√σ₁); the router small and random, uniform in ±1/√m as a
@@ -65,6 +66,7 @@ public final class MixtureOfScalesLinear: LinearLayer {
             for i in 0..<router.value.count { router.value[i] = Float(2 * rng.uniform() - 1) * bound }
         }
     }
+    // end region: initialization
 
     private func reserve(_ rows: Int) {
         guard rows > capacity else { return }
@@ -78,11 +80,13 @@ public final class MixtureOfScalesLinear: LinearLayer {
 
     // MARK: Forward
 
+    // region: forward
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows N: Int) {
         reserve(N)
         let (m, n, E) = (inFeatures, outFeatures, experts)
         let w = latent.value.data, b = signs.data
         parallelChunks(n * m, minimumChunk: 16_384) { r in for i in r { b[i] = w[i] < 0 ? -1 : 1 } }
+        // region: router
         // G = softmax(X · W_Rᵀ)
         if let router {
             matmulForward(gates.data, x, router.value.pointer, rows: N, inFeatures: m, outFeatures: E)
@@ -93,14 +97,17 @@ public final class MixtureOfScalesLinear: LinearLayer {
         // s_in = G · S_in, s_out = G · S_out
         mixScales(sIn.data, gates.pointer, inputScale.value.pointer, rows: N, experts: E, width: m)
         mixScales(sOut.data, gates.pointer, outputScale.value.pointer, rows: N, experts: E, width: n)
+        // end region: router
         // Y = ((X ⊙ s_in) · Bᵀ) ⊙ s_out
         multiply(scaledX.data, x, sIn.pointer, count: N * m)
         matmulForward(product.data, scaledX.pointer, signs.pointer, rows: N, inFeatures: m, outFeatures: n)
         multiply(y, product.pointer, sOut.pointer, count: N * n)
     }
+    // end region: forward
 
     // MARK: Backward
 
+    // region: backward
     public func backward(_ dx: FloatPointer, _ dy: ConstFloatPointer, _ x: ConstFloatPointer, rows N: Int,
                          accumulate: Bool) {
         precondition(N <= capacity, "backward without a matching forward")
@@ -144,6 +151,7 @@ public final class MixtureOfScalesLinear: LinearLayer {
         }
         matmulBackwardInput(dx, dG, router.value.pointer, rows: N, inFeatures: m, outFeatures: E, accumulate: true)
     }
+    // end region: backward
 }
 
 /// Scratch buffers shared by the layers of one model: layers run one at a time,

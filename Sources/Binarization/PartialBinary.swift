@@ -29,6 +29,7 @@ public struct PartialBinaryCode: WeightCode {
     public init(_ weight: ConstFloatPointer, rows: Int, cols: Int, ratio: Double, saliency: PBLLM.Saliency,
                 hessian: InverseHessian?, compensation: Bool) {
         let w = Array(UnsafeBufferPointer(start: weight, count: rows * cols))
+        // region: salient-split
         // The salient set: the k largest saliencies (ties broken by position, so it is reproducible).
         let score: [Float] = w.indices.map { i in
             switch saliency {
@@ -41,6 +42,8 @@ public struct PartialBinaryCode: WeightCode {
         let k = Self.salientCount(rows: rows, cols: cols, ratio: ratio)
         var salient = [Bool](repeating: false, count: rows * cols)
         for i in w.indices.sorted(by: { (score[$0], $1) > (score[$1], $0) }).prefix(k) { salient[i] = true }
+        // end region: salient-split
+        // region: binarized-rest
         // Per-row parameters, from the original weights, rounded as stored.
         var salientScale: [Float] = [], salientZero: [Float] = [], mean: [Float] = [], alpha: [Float] = []
         for r in 0..<rows {
@@ -77,6 +80,7 @@ public struct PartialBinaryCode: WeightCode {
         } else {
             for i in w.indices { _ = quantize(w[i], at: i) }
         }
+        // end region: binarized-rest
         self.rows = rows; self.cols = cols; self.salient = salient
         self.salientScale = salientScale; self.salientZero = salientZero; self.mean = mean; self.alpha = alpha
         signs = packCodes(bits.indices.filter { !salient[$0] }.map { bits[$0] }, bits: 1)

@@ -9,6 +9,7 @@ public struct RankOneScales {
     public var inputScale: [Float]    // [cols]  (S_in, g in OneBit)
     public var singularValue: Double
 
+    // region: rank-one
     /// Power iteration on the non-negative matrix |W| [rows, cols]. Its leading
     /// singular vectors are non-negative (Perron–Frobenius), so starting from
     /// all ones keeps every iterate positive and no sign fixing is needed.
@@ -37,6 +38,7 @@ public struct RankOneScales {
         inputScale = v.map { Float($0 * root) }
         singularValue = sigma
     }
+    // end region: rank-one
 
     /// out[r, c] = sign(w[r, c]) · outputScale[r] · inputScale[c].
     public func binarize(_ out: FloatPointer, _ w: ConstFloatPointer) {

@@ -247,6 +247,7 @@ public struct ResidualBinaryCode: WeightCode {
 
     // MARK: Fits
 
+    // region: group-fit
     /// One group binarized around its mean, w ≈ μ + α·sign(w − μ): BiLLM's
     /// closed form, then (ARB) rounds of signs given (μ, α) and (μ, α) by least
     /// squares given the signs, while the squared error falls. Returns the
@@ -274,7 +275,9 @@ public struct ResidualBinaryCode: WeightCode {
         }
         return (mu, alpha, errors)
     }
+    // end region: group-fit
 
+    // region: residual-fit
     /// The salient weights' two-term fit w ≈ α₁·b₁ + α₂·b₂ (α₁ ≥ α₂ ≥ 0):
     /// BiLLM's greedy one (α₁ = mean|w|, then the residual's), refined by ARB
     /// with each weight's nearest of the four levels ±α₁ ± α₂ and (α₁, α₂) by
@@ -302,6 +305,7 @@ public struct ResidualBinaryCode: WeightCode {
         }
         return ([a1, a2], errors)
     }
+    // end region: residual-fit
 
     /// The signs (b₁, b₂) of the level ±α₁ ± α₂ nearest to x, for α₁, α₂ ≥ 0:
     /// the larger term takes x's sign, the smaller the remainder's.
@@ -328,6 +332,7 @@ public struct ResidualBinaryCode: WeightCode {
         return (best.p, best.c, best.s)
     }
 
+    // region: calibrated-fit
     /// ARB-X: a row's block w [g] refitted in the calibration metric,
     /// e(θ) = (w − Aθ)ᵀ H (w − Aθ), where θ holds the six parameters and A
     /// (one or two nonzeros a row) says which of them each weight uses with its
@@ -382,6 +387,7 @@ public struct ResidualBinaryCode: WeightCode {
         }
         return (theta, errors)
     }
+    // end region: calibrated-fit
 
     /// ARB-RC: a block [rows, g] as ŵ = α_r · α_c · b with no means, α_r per
     /// row and group (α₁, α₂ for the salient weights, α_c, α_s for the two

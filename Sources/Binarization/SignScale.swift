@@ -8,6 +8,7 @@ import Kernels
 @inline(__always)
 public func binarySign(_ w: Float) -> Float { w < 0 ? -1 : 1 }
 
+// region: sign-scale
 /// The error-minimising scales of α·sign(W) for W [rows, cols]: one per row,
 /// or a single one for the whole tensor (then every entry is the same value).
 public func signScales(_ w: ConstFloatPointer, rows: Int, cols: Int, perRow: Bool) -> [Float] {
@@ -21,6 +22,7 @@ public func signScales(_ w: ConstFloatPointer, rows: Int, cols: Int, perRow: Boo
     let alpha = Float(sums.reduce(0, +) / Double(rows * cols))
     return [Float](repeating: alpha, count: rows)
 }
+// end region: sign-scale
 
 /// out[r, c] = scales[r] · sign(w[r, c]).
 public func signBinarize(_ out: FloatPointer, _ w: ConstFloatPointer, rows: Int, cols: Int, scales: [Float]) {

@@ -30,6 +30,7 @@ static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); 
 
 // MARK: Portable versions
 
+// region: binary-portable
 static void binary_portable(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
                             size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
     for (int t = 0; t < tokens; t++) {
@@ -49,6 +50,7 @@ static void binary_portable(const uint8_t *bits, size_t rowBytes, int row0, int 
         }
     }
 }
+// end region: binary-portable
 
 static void blocks_portable(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0,
                             int row1, const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
@@ -124,6 +126,7 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
 // share every load of q. `planes` is a constant where this is inlined, so the
 // one-plane loop carries no trace of the second.
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
+// region: binary-avx512
 static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *hi,
                                        int paddedCols, const int planes, int32_t *o) {
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
@@ -154,6 +157,7 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
         }
     }
 }
+// end region: binary-avx512
 
 // Many tokens (the GEMM path): four tokens share each row's mask bytes, two
 // rows share each load of the activations. q[i], o[i]: token i's planes and

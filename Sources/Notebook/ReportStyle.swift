@@ -2,6 +2,7 @@
 /// has: nothing is fetched.
 enum ReportStyle {
     static let css = """
+    :root { color-scheme: light dark; }
     body {
       max-width: 50rem; margin: 0 auto; padding: 2rem 1.25rem 5rem;
       font-family: Charter, "Bitstream Charter", Georgia, "DejaVu Serif", serif;
@@ -35,9 +36,40 @@ enum ReportStyle {
     code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
     :not(pre) > code { background: #f0f0f3; border-radius: 3px; padding: 0.1em 0.3em; font-size: 0.9em; }
     blockquote { margin: 1rem 0; padding: 0 1rem; border-left: 3px solid #d0d0d6; color: #4a4a4a; }
+    figure.source { text-align: left; margin: 1.25rem 0; }
+    figure.source figcaption { font-size: 0.85rem; margin-bottom: 0.3rem; }
+    figure.source pre { margin: 0; }
+    pre.numbered .ln {
+      display: inline-block; width: 3.2em; margin-left: -0.4rem; padding-right: 0.8em; text-align: right;
+      color: #8a9099; user-select: none;
+    }
+    details.harness, details.file { margin: 0.75rem 0; }
+    details.harness > summary, details.file > summary {
+      cursor: pointer; font-family: system-ui, "DejaVu Sans", sans-serif; font-size: 0.85rem; color: #5a6270;
+    }
+    math { font-size: 1.08em; }
+    math[display="block"] { margin: 0.9rem 0; overflow-x: auto; overflow-y: hidden; }
+    figure figcaption { font-size: 0.9rem; color: #4a4a4a; margin-top: 0.4rem; }
+    @media (prefers-color-scheme: dark) {
+      body { color: #e3e3e3; background: #16181c; }
+      a { color: #8ab4f8; }
+      nav.toc, thead th, table.meta th { background: #23262c; border-color: #3a3e46; }
+      th, td { border-color: #3a3e46; }
+      pre { background: #1e2127; border-color: #343841; }
+      :not(pre) > code { background: #2a2d34; }
+      section.chapter { border-top-color: #3a3e46; }
+      blockquote, figure figcaption { color: #b8b8b8; }
+      /* Plots and diagrams are drawn on white; keep them on a light card. */
+      figure svg { background: #ffffff; border-radius: 4px; }
+    }
     @media print {
-      pre { white-space: pre-wrap; }
+      body { max-width: none; font-size: 11pt; color: #000; background: #fff; }
+      pre { white-space: pre-wrap; overflow: visible; }
+      details > :not(summary) { display: none; }
+      details[open] > :not(summary) { display: block; }
       section.chapter { break-before: page; }
+      figure, table, pre { break-inside: avoid; }
+      a { color: inherit; text-decoration: none; }
     }
     """
 }

@@ -24,11 +24,15 @@ import Ink
 /// - `{{table: name.csv}}`: the CSV as an HTML table, numbers right-aligned;
 /// - `{{figure: name.svg}}`: the SVG drawn inline, inside a `<figure>`;
 /// - `{{include: name.md}}`: Markdown the chapter generated, so prose can
-///   quote the numbers this run measured.
+///   quote the numbers this run measured;
+/// - `{{source: Sources/…/File.swift#name}}`: a named region of a library
+///   file (SourceRegion.swift), with its line numbers and a link to the whole
+///   file in the report's appendix: the code of the idea the chapter measures.
 ///
-/// All code is shown except the `import` lines at the very top of the file,
-/// which would otherwise stand above the chapter's title; imports further down
-/// are shown like any other code.
+/// The chapter's own code (its harness: options, sweeps, file plumbing) is
+/// folded away under each place it stands, so the page reads as prose, the
+/// library's code and the results. The `import` lines at the very top are
+/// left out.
 public struct Weaver {
     /// One chapter, ready to place in a report.
     public struct Section: Equatable {
@@ -38,18 +42,25 @@ public struct Weaver {
         public var title: String
         /// A `<section>` element.
         public var html: String
+        /// The library files its `source` directives show, for the appendix.
+        public var sources: [String]
 
-        public init(id: String, title: String, html: String) {
+        public init(id: String, title: String, html: String, sources: [String] = []) {
             self.id = id
             self.title = title
             self.html = html
+            self.sources = sources
         }
     }
 
     private let parser: MarkdownParser
+    /// Where `source` directives' paths start (the project's root).
+    public let root: URL
 
-    public init(parser: MarkdownParser = MarkdownParser()) {
+    public init(parser: MarkdownParser = MarkdownParser(),
+                root: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) {
         self.parser = parser
+        self.root = root
     }
 
     /// Weaves the chapter whose source is at `source`, taking artifacts from
@@ -84,15 +95,17 @@ public struct Weaver {
             }
         }
         html += "</section>\n"
-        return Section(id: id, title: title, html: html)
+        return Section(id: id, title: title, html: html, sources: context.sources.unique)
     }
 
     // MARK: Prose and code
 
-    private struct Context {
-        var chapter: String
-        var artifacts: URL
-        var idPrefix: String
+    private final class Context {
+        let chapter: String, artifacts: URL, idPrefix: String
+        var sources: [String] = []
+        init(chapter: String, artifacts: URL, idPrefix: String) {
+            self.chapter = chapter; self.artifacts = artifacts; self.idPrefix = idPrefix
+        }
     }
 
     private func firstHeading(in pieces: [ChapterSource.Piece]) -> String? {
@@ -112,30 +125,45 @@ public struct Weaver {
         var markdown: [String] = []
         var inFence = false
 
-        func flushMarkdown() {
+        func flushMarkdown() throws {
             defer { markdown.removeAll() }
             guard markdown.contains(where: { !$0.allSatisfy(\.isWhitespace) }) else { return }
-            html += parser.html(from: markdown.joined(separator: "\n")) + "\n"
+            html += try typeset(markdown, context) + "\n"
         }
 
         for line in lines {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("```") || trimmed.hasPrefix("~~~") { inFence.toggle() }
             if !inFence, let directive = Directive(trimmed) {
-                flushMarkdown()
+                try flushMarkdown()
                 html += try artifact(directive, context)
             } else {
                 markdown.append(line)
             }
         }
-        flushMarkdown()
+        try flushMarkdown()
         return html
     }
 
+    /// Markdown to HTML through Ink, its TeX formulas through pandoc (Math.swift).
+    private func typeset(_ lines: [String], _ context: Context) throws -> String {
+        let (text, formulas) = Math.extract(lines)
+        var html = parser.html(from: text.joined(separator: "\n"))
+        let mathML: [String]
+        do { mathML = try Math.mathML(formulas) } catch let error as MathError {
+            throw WeaverError(chapter: context.chapter, message: error.description)
+        }
+        for (k, element) in mathML.enumerated() {
+            html = html.replacingOccurrences(of: Math.placeholder(k), with: element)
+        }
+        return html
+    }
+
+    /// The chapter's own code, folded: open it to see how the chapter measures.
     private func code(_ lines: [String]) -> String {
-        "<pre><code class=\"language-swift\">"
-            + HTMLText.escape(lines.joined(separator: "\n"))
-            + "</code></pre>\n"
+        "<details class=\"harness\"><summary>the chapter's code, \(lines.count) line\(lines.count == 1 ? "" : "s")</summary>\n"
+            + "<pre><code class=\"language-swift\">" + HTMLText.escape(lines.joined(separator: "\n")) + "</code></pre>\n"
+            + "</details>\n"
     }
 
     // MARK: Artifacts
@@ -160,10 +188,19 @@ public struct Weaver {
         func failure(_ message: String) -> WeaverError {
             WeaverError(chapter: context.chapter, message: "\(directive.text): \(message)")
         }
-        guard ["table", "figure", "include"].contains(directive.kind) else {
-            throw failure("unknown directive \"\(directive.kind)\" (use table, figure or include)")
+        guard ["table", "figure", "include", "source"].contains(directive.kind) else {
+            throw failure("unknown directive \"\(directive.kind)\" (use table, figure, include or source)")
         }
         guard !directive.name.isEmpty else { throw failure("no file named") }
+        if directive.kind == "source" {
+            do {
+                let region = try SourceRegion(directive.name, root: root)
+                context.sources.append(region.path)
+                return region.html
+            } catch let error as SourceError {
+                throw failure(error.description)
+            }
+        }
 
         let url = context.artifacts.appendingPathComponent(directive.name)
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -192,6 +229,14 @@ public struct Weaver {
         } catch {
             throw failure("\(error)")
         }
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in order, each once.
+    var unique: [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
     }
 }
 

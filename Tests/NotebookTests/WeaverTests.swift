@@ -67,8 +67,9 @@ final class WeaverTests: XCTestCase {
         XCTAssertFalse(html.contains("//:"))
         XCTAssertFalse(html.contains("/*:"))
 
-        // Code, escaped, in its own blocks; blank gaps dropped.
+        // Code, escaped, in its own folded blocks; blank gaps dropped.
         XCTAssertTrue(html.contains("""
+            <summary>the chapter's code, 2 lines</summary>
             <pre><code class="language-swift">let scales = [1.0, 2.0]
             if scales.count &lt; 3 &amp;&amp; scales[0] &gt; 0 { print(&quot;&lt;ok&gt;&quot;) }</code></pre>
             """), html)
@@ -91,6 +92,68 @@ final class WeaverTests: XCTestCase {
         // Generated Markdown included; a directive inside a fence stays text.
         XCTAssertTrue(html.contains("Perplexity fell to <strong>12.5</strong>."))
         XCTAssertTrue(html.contains("{{figure: shown-not-placed.svg}}"))
+    }
+
+    /// A region of a library file: its lines without the markers (nested
+    /// ones too), numbered as in the file, linked to the whole file.
+    func testSourceRegionShowsNumberedLinesAndLinks() throws {
+        let root = try makeTemporaryDirectory()
+        try AtomicFile.write("""
+            import Kernels
+            // region: outer
+            func outer() {
+                // region: inner
+                let a = 1 < 2
+                // end region: inner
+            }
+            // end region: outer
+            """, to: root.appendingPathComponent("Sources/Lib/File.swift"))
+        let weaver = Weaver(root: root)
+        let nowhere = URL(fileURLWithPath: "/nonexistent")
+        let section = try weaver.weave(source: "//: # T\n//: {{source: Sources/Lib/File.swift#outer}}\n", chapter: "c.swift",
+                                       artifacts: nowhere)
+        XCTAssertEqual(section.sources, ["Sources/Lib/File.swift"])
+        XCTAssertTrue(section.html.contains("<a href=\"#source-sources-lib-file-swift\">Sources/Lib/File.swift</a>, lines 3–7"), section.html)
+        XCTAssertTrue(section.html.contains("<span class=\"ln\" aria-hidden=\"true\">5</span>    let a = 1 &lt; 2\n"), section.html)
+        XCTAssertFalse(section.html.contains("region:"))
+        let inner = try weaver.weave(source: "//: {{source: Sources/Lib/File.swift#inner}}\n", chapter: "c.swift", artifacts: nowhere)
+        XCTAssertTrue(inner.html.contains(">5</span>let a = 1 &lt; 2\n"), "dedented")
+
+        // The report's appendix holds the whole file, once, at the anchor the captions link to.
+        let page = try Report(title: "R", sections: [section, inner], root: root).html()
+        XCTAssertEqual(page.components(separatedBy: "id=\"source-sources-lib-file-swift\"").count, 2)
+        XCTAssertTrue(page.contains(">1</span>import Kernels\n"))
+
+        for (reference, problem) in [("Sources/Lib/File.swift#missing", "has no line '// region: missing'"),
+                                     ("Sources/Lib/Nope.swift#a", "Sources/Lib/Nope.swift"),
+                                     ("../outside.swift", "is not a path inside the project")] {
+            XCTAssertThrowsError(try weaver.weave(source: "//: {{source: \(reference)}}\n", chapter: "c.swift", artifacts: nowhere)) {
+                XCTAssertTrue("\($0)".contains(problem), "\($0)")
+                XCTAssertTrue("\($0)".hasPrefix("c.swift: "), "\($0)")
+            }
+        }
+    }
+
+    /// TeX in the prose becomes MathML (through pandoc); code spans and
+    /// prices stay text.
+    func testFormulasAreTypesetAsMathML() throws {
+        let source = """
+            //: # T
+            //: Inline $\\alpha = \\tfrac{1}{n}\\sum_j |w_j|$, and `echo $HOME $x$`, and $5 or $6.
+            //:
+            //: $$Y = (X \\odot s_{in})\\,\\mathrm{sign}(W)^\\top$$
+            """
+        let html = try Weaver().weave(source: source, chapter: "c.swift", artifacts: URL(fileURLWithPath: "/nonexistent")).html
+        XCTAssertEqual(html.components(separatedBy: "<math display=\"inline\"").count - 1, 1, html)
+        XCTAssertEqual(html.components(separatedBy: "<math display=\"block\"").count - 1, 1, html)
+        XCTAssertTrue(html.contains("<mi>α</mi>"), html)
+        XCTAssertTrue(html.contains("<code>echo $HOME $x$</code>"), html)
+        XCTAssertTrue(html.contains("$5 or $6."), html)
+        XCTAssertFalse(html.contains("MATHFORMULA"))
+        XCTAssertThrowsError(try Weaver().weave(source: "//: $\\frac{a$\n", chapter: "c.swift",
+                                                artifacts: URL(fileURLWithPath: "/nonexistent"))) {
+            XCTAssertTrue("\($0)".contains("could not read the formula"), "\($0)")
+        }
     }
 
     func testMissingArtifactNamesChapterAndFile() throws {

@@ -23,12 +23,14 @@ public struct BinaryMoS: BinarizationMethod {
         MixtureOfScalesLinear(initializingFrom: dense, experts: experts, workspace: workspace, rng: &rng)
     }
 
+    // region: storage
     /// n·m sign bits, E·(m + n) scales, and E·m router weights when E > 1.
     public func storage(inFeatures m: Int, outFeatures n: Int, scaleBits s: Int, fullPrecisionBits: Int) -> [String: Int] {
         var parts = ["signs": n * m, "scales": s * experts * (m + n)]
         if experts > 1 { parts["router"] = s * experts * m }
         return parts
     }
+    // end region: storage
 
     public func load(_ file: Safetensors, prefix: String, rows n: Int, cols m: Int, workspace: Workspace) throws -> LinearLayer {
         let layer = MixtureOfScalesLinear(name: String(prefix.dropLast()), inFeatures: m, outFeatures: n,
