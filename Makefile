@@ -26,12 +26,13 @@ ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_PartialBinary = --seeds 1 --students $(RUN)/students
 ARGS_Codebook = --seeds $(SEEDS) --students $(RUN)/students
 
-.PHONY: all deps build test report clean help
+.PHONY: all deps build test test-browser report clean help
 all: report
 
 help:
 	@echo "make report [PROFILE=quick|paper|smoke] [CORPUS=synthetic|PATH] [SEEDS=N] [THREADS=N]"
 	@echo "make test     unit tests, then the report pipeline on the smoke profile"
+	@echo "make test-browser  the smoke report in headless Chromium (layout, figures, formulas, links)"
 	@echo "make deps     check (and as root install) the Debian packages"
 	@echo "make clean    remove Figures/ output (keeps Figures/README.md)"
 
@@ -51,13 +52,21 @@ $(BIN)/mos: $(SOURCES) | deps
 $(TEACHER): | build
 	$(BIN)/mos train --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $@
 
-# Students are made once per teacher and code: a new teacher or new binaries start afresh.
+# What must be redone follows from the code's content, not from file times
+# (scripts/stamps, which says what changed): a prose edit, in a chapter or a
+# library comment, only re-weaves the report.
+STAMPS := $(RUN)/.stamps
+ifeq ($(filter help clean deps,$(MAKECMDGOALS)),)
+STAMPED := $(shell bash scripts/stamps $(STAMPS) $(CHAPTERS))
+endif
+
+# Students are made once per teacher and library code: either changing starts them afresh.
 STUDENTS := $(RUN)/students/.made
-$(STUDENTS): $(TEACHER) $(BIN)/mos
+$(STUDENTS): $(TEACHER) $(STAMPS)/library
 	@rm -rf $(@D) && mkdir -p $(@D) && touch $@
 
-# A chapter: run it, then render the gnuplot scripts it wrote to SVG.
-$(RUN)/%/.done: $(TEACHER) $(STUDENTS) Chapters/%/main.swift $(BIN)/mos
+# A chapter: run it (on binaries built first), then render the gnuplot scripts it wrote to SVG.
+$(RUN)/%/.done: $(TEACHER) $(STUDENTS) $(STAMPS)/% | build
 	@mkdir -p $(@D)
 	$(BIN)/$(shell echo $* | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr A-Z a-z) \
 	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D) $(ARGS_$*)
@@ -67,11 +76,13 @@ $(RUN)/%/.done: $(TEACHER) $(STUDENTS) Chapters/%/main.swift $(BIN)/mos
 # Later chapters read the students the expert sweep made. The chapters that
 # time kernels run alone, after the others, so that `make -j2` cannot load the
 # cores they measure.
-$(RUN)/Regime/.done $(RUN)/Router/.done $(RUN)/PartialBinary/.done $(RUN)/Codebook/.done: $(RUN)/Experts/.done
-$(RUN)/Frontier/.done: $(addsuffix /.done,$(addprefix $(RUN)/,FirstLook Experts Regime Router MemoryCost PartialBinary Codebook))
-$(RUN)/BinaryKernel/.done: $(RUN)/Frontier/.done
+# These are orderings only: a chapter reruns when its own stamp says so.
+$(RUN)/Regime/.done $(RUN)/Router/.done $(RUN)/PartialBinary/.done $(RUN)/Codebook/.done: | $(RUN)/Experts/.done
+$(RUN)/Frontier/.done: | $(addsuffix /.done,$(addprefix $(RUN)/,FirstLook Experts Regime Router MemoryCost PartialBinary Codebook))
+$(RUN)/BinaryKernel/.done: | $(RUN)/Frontier/.done
 
-$(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) $(BIN)/mos
+# The page: woven again when a result, a chapter's prose or a library file it shows changes.
+$(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) $(SOURCES) | build
 	$(BIN)/mos weave --out $@ --teacher $(TEACHER) \
 	  --meta "corpus=$(CORPUS)" --meta "profile=$(PROFILE)" --meta "seeds=$(SEEDS)" --meta "threads=$(THREADS)" \
 	  --meta "commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
@@ -86,6 +97,12 @@ test: build
 	$(SWIFT) test -c release --disable-swift-testing
 	$(MAKE) --no-print-directory report PROFILE=smoke FIGURES=.build/smoke-report
 	@test -s .build/smoke-report/report.html && echo "smoke report: .build/smoke-report/report.html"
+
+# The smoke report as a reader's browser shows it (scripts/browser-check.py).
+test-browser:
+	@bash .ci/deps browser
+	$(MAKE) --no-print-directory report PROFILE=smoke FIGURES=.build/smoke-report
+	BROWSER_CHECK_REQUIRED=1 python3 scripts/browser-check.py .build/smoke-report/report.html .build/smoke-report/screenshots
 
 clean:
 	find $(FIGURES) -mindepth 1 ! -name README.md -delete

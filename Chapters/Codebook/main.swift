@@ -10,7 +10,7 @@ import Transformer
 
 //: # Below one bit: a codebook of signs
 //:
-//: $$w_{rj} \approx S_{out,r}\; c_{\,\mathrm{idx}(r,\lfloor j/v \rfloor),\; j \bmod v}\; S_{in,j}, \qquad \text{bits per weight} = \frac{b}{v} + \frac{2^b v}{n m} + \frac{16\,(n + m)}{n m}$$
+//: $$w_{rj} \approx S_{out,r}\; c_{\,\operatorname{idx}(r,\lfloor j/v \rfloor),\; j \bmod v}\; S_{in,j}, \qquad \text{bits per weight} = \frac{b}{v} + \frac{2^b v}{n m} + \frac{16\,(n + m)}{n m}$$
 //:
 //: One bit a weight is not a floor. A layer's sign matrix repeats itself: cut
 //: each row into sub-vectors of v signs, and far fewer than 2^v distinct
@@ -127,7 +127,7 @@ struct Codebook: ParsableCommand {
  is stored as, and the centroid that index stands for; a centroid bit that
  differs from the sub-vector's is one sign the codebook gets wrong.
 
- {{figure: codebook-flow.svg}}
+ {{figure: codebook-flow.svg | Four sub-vectors of a row, the indices they are stored as, and the centroids those stand for.}}
  */
     func diagram(_ teacher: TransformerModel, _ folder: URL) throws {
         let layer = teacher.blocks[0].q as! DenseLinear, method = BTC(bitsPerWeight: 0.8)
@@ -165,7 +165,7 @@ struct Codebook: ParsableCommand {
  (mean and standard deviation over seeds), OneBit and BinaryMoS (distilled)
  as points.
 
- {{figure: codebook.svg}}
+ {{figure: codebook.svg | Perplexity against stored bits per weight: the codebook post-training and with distilled scales, beside OneBit and BinaryMoS.}}
  */
     func plot(_ distilled: [SweepRecord], _ folder: URL) throws {
         var points = CSVTable(columns: ["label", "bits", "perplexity_mean", "perplexity_std"])

@@ -10,7 +10,7 @@ import Transformer
 
 //: # How many scaling experts?
 //:
-//: $$G = \mathrm{softmax}(X W_R^\top),\quad s_{in} = G\,S_{in},\quad s_{out} = G\,S_{out},\quad Y = \big((X \odot s_{in})\,\mathrm{sign}(W)^\top\big) \odot s_{out}$$
+//: $$G = \operatorname{softmax}(X W_R^\top),\quad s_{in} = G\,S_{in},\quad s_{out} = G\,S_{out},\quad Y = \big((X \odot s_{in})\,\operatorname{sign}(W)^\top\big) \odot s_{out}$$
 //:
 //: BinaryMoS's one design choice is E, the number of scaling experts each
 //: layer mixes. With E = 1 there is nothing to mix and the layer is OneBit's;
@@ -137,7 +137,7 @@ struct Experts: ParsableCommand {
     }
 //: {{table: experts-summary.csv}}
 //: {{table: experts-paired.csv}}
-//: {{figure: experts.svg}}
+//: {{figure: experts.svg | Perplexity by expert count, mean and 95 % interval over paired seeds, with the teacher's as a reference line.}}
 //: {{include: findings.md}}
 
     struct Comparison {

@@ -10,7 +10,7 @@ import Transformer
 
 //: # A first look at binarizing a trained layer
 //:
-//: $$W \approx \alpha \odot \mathrm{sign}(W), \qquad \alpha^\star = \arg\min_\alpha \lVert W - \alpha\,\mathrm{sign}(W) \rVert^2 = \tfrac{1}{k}\textstyle\sum |w|$$
+//: $$W \approx \alpha \odot \operatorname{sign}(W), \qquad \alpha^\star = \arg\min_\alpha \lVert W - \alpha\,\operatorname{sign}(W) \rVert^2 = \tfrac{1}{k}\textstyle\sum |w|$$
 //:
 //: A binarized layer keeps one bit per weight: its sign. Everything else the
 //: layer knew about magnitudes must come back through a few full-precision
@@ -159,12 +159,12 @@ struct FirstLook: ParsableCommand {
  becomes ±hᵣ·g_c, so the continuous bell is replaced by a spread that only the
  scales shape.
 
- {{figure: histogram.svg}}
+ {{figure: histogram.svg | The distribution of one layer's weights and of its binarized approximations.}}
 
  And the parabola: the relative error of α·sign(W) for that layer as α moves
  around mean|W|. The minimum sits at 1 by construction.
 
- {{figure: alpha.svg}}
+ {{figure: alpha.svg | The squared error of α·sign(W) as α varies; its minimum is mean |w|.}}
  */
     func histogram(_ layer: DenseLinear, _ binarized: [Float], _ folder: URL) throws {
         let w = layer.weight.value.array
@@ -227,7 +227,7 @@ struct FirstLook: ParsableCommand {
  scaled per output. BinaryMoS keeps this flow and replaces the two fixed scale
  vectors by a per-token mixture of several.
 
- {{figure: flow.svg}}
+ {{figure: flow.svg | One binarized layer as a data flow.}}
  */
     func flowDiagram(_ c: ModelConfig, _ folder: URL) throws {
         let (m, n) = (c.dim, c.ffnHidden)

@@ -224,7 +224,7 @@ struct Frontier: ParsableCommand {
         try table.write(to: folder.appendingPathComponent("speed.csv"))
     }
 //: {{table: speed.csv}}
-//: {{figure: frontier.svg}}
+//: {{figure: frontier.svg | Perplexity against bits per weight for every method, each labelled.}}
 //: {{include: findings.md}}
 
     func plot(_ folder: URL) throws {

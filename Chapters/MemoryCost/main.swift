@@ -187,7 +187,7 @@ struct MemoryCost: ParsableCommand {
  a bit more than OneBit, while at this report's widths it costs more than the
  signs themselves.
 
- {{figure: width.svg}}
+ {{figure: width.svg | Bits per weight as layers widen: the scale overhead fades.}}
  */
     func widthPlot(_ folder: URL) throws {
         let chosen = Self.methods.filter { $0.scaleBits == 16 && !($0.method.kind is FullPrecision) }

@@ -10,7 +10,7 @@ import Transformer
 
 //: # Partial binarization
 //:
-//: $$\text{salient} = \text{top-}k \text{ of } \frac{w_{ij}^2}{[H^{-1}]_{jj}^2}, \qquad \hat w_{ij} = \begin{cases} \text{8-bit grid} & \text{salient} \\ \mu_i + \alpha_i\,\mathrm{sign}(w_{ij} - \mu_i) & \text{otherwise} \end{cases}$$
+//: $$\text{salient} = \text{top-}k \text{ of } \frac{w_{ij}^2}{[H^{-1}]_{jj}^2}, \qquad \hat w_{ij} = \begin{cases} \text{8-bit grid} & \text{salient} \\ \mu_i + \alpha_i\,\operatorname{sign}(w_{ij} - \mu_i) & \text{otherwise} \end{cases}$$
 //:
 //: PB-LLM keeps a small fraction r of a layer's weights, the *salient* ones, at
 //: 8 bits and binarizes the rest around each row's mean. Two choices matter:
@@ -112,7 +112,7 @@ struct PartialBinary: ParsableCommand {
                              to: folder.appendingPathComponent("findings.md"))
     }
 //: {{table: partial-binary.csv}}
-//: {{figure: partial-binary.svg}}
+//: {{figure: partial-binary.svg | PB-LLM's perplexity against the salient fraction, by saliency and compensation.}}
 
 /*:
  ## Does the compensation do its job?

@@ -10,7 +10,7 @@ import Transformer
 
 //: # When does token-adaptive scaling help?
 //:
-//: $$\text{gap closed} = 100 \cdot \frac{\mathrm{ppl}_{\text{OneBit}} - \mathrm{ppl}_{\text{BinaryMoS}}}{\mathrm{ppl}_{\text{OneBit}} - \mathrm{ppl}_{\text{teacher}}}\ \%, \quad \text{seed by seed, with a 95 \% interval}$$
+//: $$\text{gap closed} = 100 \cdot \frac{\operatorname{ppl}_{\text{OneBit}} - \operatorname{ppl}_{\text{BinaryMoS}}}{\operatorname{ppl}_{\text{OneBit}} - \operatorname{ppl}_{\text{teacher}}}\ \%, \quad \text{seed by seed, with a 95 \% interval}$$
 //:
 //: A binarized student can only show what its scales are worth where
 //: binarizing costs something. Distil it for long enough and any student
@@ -131,7 +131,7 @@ struct Regime: ParsableCommand {
         try AtomicFile.write(findings(ordered, settings), to: options.folder.appendingPathComponent("findings.md"))
     }
 //: {{table: regime.csv}}
-//: {{figure: regime.svg}}
+//: {{figure: regime.svg | The share of OneBit's gap that BinaryMoS closes, by distillation budget and width, with 95 % intervals.}}
 //: {{include: findings.md}}
 
     /// What the sweep shows, from its numbers.

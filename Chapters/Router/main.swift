@@ -10,7 +10,7 @@ import Transformer
 
 //: # What the router does
 //:
-//: $$G_t = \mathrm{softmax}(W_R\,x_t) \in \Delta^{E-1}, \qquad H(G_t) = -\sum_{e=1}^{E} G_{te} \log G_{te} \;\le\; \log E$$
+//: $$G_t = \operatorname{softmax}(W_R\,x_t) \in \Delta^{E-1}, \qquad H(G_t) = -\sum_{e=1}^{E} G_{te} \log G_{te} \;\le\; \log E$$
 //:
 //: A BinaryMoS layer keeps a router, `W_R`, that turns each token into E gate
 //: values, `G = softmax(W_R·x)`. The gates decide how much of each expert's
@@ -59,7 +59,9 @@ struct Router: ParsableCommand {
  ## Entropy and usage, layer by layer
 
  The student runs (in float, so that its gates can be read) over validation
- windows. For every binarized projection the table gives the gate entropy
+ windows. The picture shows, for every binarized projection (a row), each
+ expert's mean gate and, on the right, the gate entropy; the table below it,
+ folded, has the same numbers and more. For every projection the table gives the gate entropy
  −Σ G_e ln G_e divided by ln E, averaged over tokens (1: every token mixes all
  experts equally; 0: every token picks one), the share of tokens whose
  entropy is below one half, and each expert's mean gate. On the synthetic
@@ -102,6 +104,7 @@ struct Router: ParsableCommand {
                          + g.usage.map { String(format: "%.3f", $0) } + [g.information.map { String(format: "%.3f", $0) } ?? ""])
         }
         try table.write(to: folder.appendingPathComponent("router-layers.csv"))
+        try usageMap(layers, experts: E, folder)
         try trainingHistory(mos.history, folder)
         // The paper looks at the output projection of a middle block; we add the most decided layer.
         let middle = layers.first { $0.block == model.config.layers / 2 && $0.name == "o" }!
@@ -116,7 +119,47 @@ struct Router: ParsableCommand {
         try AtomicFile.write(findings(layers, middle: (middle.block, middle.name), decided: (decided.block, decided.name),
                                       registerEntropy: registerEntropy), to: folder.appendingPathComponent("findings.md"))
     }
-//: {{table: router-layers.csv}}
+//: {{figure: router-usage.svg | Each projection's mean gate per expert, and its gate entropy (1: uniform).}}
+//:
+//: {{folded-table: router-layers.csv}}
+
+    /// Layer × expert mean gates beside layer × entropy, as two heat maps.
+    func usageMap(_ layers: [LayerGates], experts E: Int, _ folder: URL) throws {
+        let usage = layers.map { g in g.usage.map { String(format: "%.4f", $0) }.joined(separator: " ") }
+        try AtomicFile.write(usage.joined(separator: "\n") + "\n", to: folder.appendingPathComponent("router-usage.dat"))
+        try AtomicFile.write(layers.map { String(format: "%.4f", $0.entropy) }.joined(separator: "\n") + "\n",
+                             to: folder.appendingPathComponent("router-entropy.dat"))
+        let tics = layers.enumerated().map { "\(gnuplotString("block \($0.element.block) \($0.element.name)")) \($0.offset)" }
+            .joined(separator: ", ")
+        let height = 120 + 16 * layers.count
+        try AtomicFile.write("""
+            set terminal svg size 720,\(height) dynamic font "sans,10"
+            set output "router-usage.svg"
+            set multiplot layout 1,2 columns
+            set ytics (\(tics))
+            set yrange [\(layers.count) - 0.5:-0.5]
+            set palette defined (0 "#ffffff", 1 "#2b6cb0")
+            set cbrange [0:1]
+            set lmargin at screen 0.16; set rmargin at screen 0.62
+            set xtics 1
+            set xlabel "expert"
+            set xrange [-0.5:\(E) - 0.5]
+            set title "mean gate"
+            plot "router-usage.dat" matrix with image pixels notitle, \\
+                 "router-usage.dat" matrix using 1:2:(sprintf("%.2f", $3)) with labels font "sans,8" notitle
+            set lmargin at screen 0.74; set rmargin at screen 0.95
+            unset ytics
+            unset colorbox
+            set xtics 0.5
+            set xlabel "entropy / ln E"
+            set xrange [0:1]
+            set title "gate entropy"
+            set style fill solid 0.7 noborder
+            plot "router-entropy.dat" using ($1 / 2):0:($1 / 2):(0.4) with boxxyerror lc rgb "#2b6cb0" notitle, \\
+                 "" using (0.03):0:(sprintf("%.2f", $1)) with labels left font "sans,8" tc rgb "#ffffff" notitle
+            unset multiplot
+            """, to: folder.appendingPathComponent("router-usage.gp"))
+    }
 /*:
  ## Routing during training
 
@@ -126,7 +169,7 @@ struct Router: ParsableCommand {
  weights are small and random) and the curves show how far from uniform
  training takes them.
 
- {{figure: entropy-training.svg}}
+ {{figure: entropy-training.svg | Gate entropy during distillation, averaged over blocks for each kind of projection.}}
  */
     func trainingHistory(_ history: RouterHistory?, _ folder: URL) throws {
         guard let snapshots = history?.snapshots else { return }
@@ -160,7 +203,7 @@ struct Router: ParsableCommand {
  of a validation passage, in the output projection of a middle block. Dark is
  a gate near 0, light near 1.
 
- {{figure: heatmap.svg}}
+ {{figure: heatmap.svg | The gates of one layer, token by token.}}
  */
     func heatMap(_ layer: MixtureOfScalesLinear, inputs: [Int32], label: String, _ folder: URL) throws {
         let tokens = min(64, inputs.count), E = layer.experts, g = layer.lastGates
@@ -192,7 +235,7 @@ struct Router: ParsableCommand {
  the static scale the one-expert student (OneBit's layer) learned for that
  channel from the same teacher.
 
- {{figure: scales.svg}}
+ {{figure: scales.svg | Token-adaptive input scales against the static one OneBit learned, for a few channels.}}
  */
     func scales(_ layer: MixtureOfScalesLinear, oneBit: LinearLayer, rows: Int, _ folder: URL) throws {
         let E = layer.experts, m = layer.inFeatures, g = layer.lastGates, channels = min(8, m)
@@ -239,9 +282,9 @@ struct Router: ParsableCommand {
  the middle block, then the layer whose gates are the most decided (lowest
  mean entropy; the same layer again if that is the one).
 
- {{figure: flow-middle.svg}}
+ {{figure: flow-middle.svg | The routing flow of a middle block's output projection.}}
 
- {{figure: flow-decided.svg}}
+ {{figure: flow-decided.svg | The routing flow of the most decided layer.}}
  */
 //: {{include: findings.md}}
     func flowDiagram(_ layer: MixtureOfScalesLinear, inputs: [Int32], title: String, name: String, _ folder: URL) throws {

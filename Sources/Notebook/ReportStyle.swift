@@ -43,13 +43,16 @@ enum ReportStyle {
       display: inline-block; width: 3.2em; margin-left: -0.4rem; padding-right: 0.8em; text-align: right;
       color: #8a9099; user-select: none;
     }
-    details.harness, details.file { margin: 0.75rem 0; }
-    details.harness > summary, details.file > summary {
+    details.harness, details.file, details.data { margin: 0.75rem 0; }
+    details.harness > summary, details.file > summary, details.data > summary {
       cursor: pointer; font-family: system-ui, "DejaVu Sans", sans-serif; font-size: 0.85rem; color: #5a6270;
     }
     math { font-size: 1.08em; }
     math[display="block"] { margin: 0.9rem 0; overflow-x: auto; overflow-y: hidden; }
     figure figcaption { font-size: 0.9rem; color: #4a4a4a; margin-top: 0.4rem; }
+    main { counter-reset: figure; }
+    figure.numbered { counter-increment: figure; }
+    figure.numbered > figcaption::before { content: "Figure " counter(figure) ". "; font-weight: 600; }
     @media (prefers-color-scheme: dark) {
       body { color: #e3e3e3; background: #16181c; }
       a { color: #8ab4f8; }

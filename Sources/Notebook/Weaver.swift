@@ -22,6 +22,7 @@ import Ink
 /// wrote into its artifacts folder:
 ///
 /// - `{{table: name.csv}}`: the CSV as an HTML table, numbers right-aligned;
+///   `{{folded-table: name.csv}}` the same, folded under a figure that shows it;
 /// - `{{figure: name.svg}}`: the SVG drawn inline, inside a `<figure>`;
 /// - `{{include: name.md}}`: Markdown the chapter generated, so prose can
 ///   quote the numbers this run measured;
@@ -168,17 +169,20 @@ public struct Weaver {
 
     // MARK: Artifacts
 
-    /// `{{kind: name}}` on a line of its own.
+    /// `{{kind: name}}` or `{{kind: name | caption}}` on a line of its own.
     private struct Directive {
         var kind: String
         var name: String
+        var caption: String?
 
         init?(_ line: String) {
             guard line.hasPrefix("{{"), line.hasSuffix("}}"), line.count > 4 else { return nil }
             let inner = line.dropFirst(2).dropLast(2)
             guard let colon = inner.firstIndex(of: ":") else { return nil }
             kind = inner[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-            name = inner[inner.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let rest = inner[inner.index(after: colon)...].split(separator: "|", maxSplits: 1)
+            name = rest.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            caption = rest.count > 1 ? rest[1].trimmingCharacters(in: .whitespaces) : nil
         }
 
         var text: String { "{{\(kind): \(name)}}" }
@@ -188,8 +192,8 @@ public struct Weaver {
         func failure(_ message: String) -> WeaverError {
             WeaverError(chapter: context.chapter, message: "\(directive.text): \(message)")
         }
-        guard ["table", "figure", "include", "source"].contains(directive.kind) else {
-            throw failure("unknown directive \"\(directive.kind)\" (use table, figure, include or source)")
+        guard ["table", "folded-table", "figure", "include", "source"].contains(directive.kind) else {
+            throw failure("unknown directive \"\(directive.kind)\" (use table, folded-table, figure, include or source)")
         }
         guard !directive.name.isEmpty else { throw failure("no file named") }
         if directive.kind == "source" {
@@ -210,16 +214,25 @@ public struct Weaver {
 
         do {
             switch directive.kind {
-            case "table":
+            case "table", "folded-table":
                 // The wrapper scrolls a wide table sideways instead of widening the page.
-                return "<div class=\"table\">\n" + (try CSVTable.read(from: url).htmlTable()) + "</div>\n"
+                let table = try CSVTable.read(from: url)
+                let html = "<div class=\"table\">\n" + table.htmlTable() + "</div>\n"
+                guard directive.kind == "folded-table" else { return html }
+                return "<details class=\"data\"><summary>the numbers: \(HTMLText.escape(directive.name)), "
+                    + "\(table.rows.count) rows</summary>\n" + html + "</details>\n"
             case "figure":
                 let svg = try TextFile.read(url)
                 let prefix = context.idPrefix + "-" + HTMLText.slug(directive.name) + "-"
                 guard let inline = try? InlineSVG.prepare(svg, idPrefix: prefix) else {
                     throw failure("\(directive.name) holds no <svg> element")
                 }
-                return "<figure>\n\(inline)\n</figure>\n"
+                // Captioned figures are numbered through the report (a CSS counter), and linkable.
+                guard let caption = directive.caption else { return "<figure>\n\(inline)\n</figure>\n" }
+                let id = "figure-" + context.idPrefix + "-" + HTMLText.slug(directive.name)
+                return "<figure class=\"numbered\" id=\"\(id)\">\n\(inline)\n<figcaption>"
+                    + parser.html(from: caption).replacingOccurrences(of: "<p>", with: "").replacingOccurrences(of: "</p>", with: "")
+                    + "</figcaption>\n</figure>\n"
             default:
                 let markdown = try TextFile.read(url)
                 return parser.html(from: markdown) + "\n"
