@@ -82,7 +82,15 @@ struct BinaryKernel: ParsableCommand {
  activations it tabulates the 16 possible signed sums and looks them up with
  byte shuffles. Both avoid ever expanding a bit into a float. The 2-bit kernel
  uses the same VNNI product on codes shifted out of packed bytes, with each
- group's scale applied to its partial sums.
+ group's scale applied to its partial sums:
+
+ {{source: Sources/CKernels/kernels.c#int2-portable}}
+
+ BiLLM's and ARB's layers run three sign planes through the same kind of
+ product, with sums kept per block of columns, since each block has its own
+ scales:
+
+ {{source: Sources/CKernels/kernels.c#blocks-portable}}
 
  Swift's SIMD types cannot express byte masks or the VNNI product, so those
  inner loops are C with intrinsics (and a portable C version for other CPUs);

@@ -60,6 +60,21 @@ struct Frontier: ParsableCommand {
  inputs' Gram matrix H as the metric:
 
  {{source: Sources/Binarization/ResidualBinary.swift#calibrated-fit}}
+
+ ARB-RC alternates row scales, column scales, and the salient signs with the
+ other weights' groups:
+
+ {{source: Sources/Binarization/ResidualBinary.swift#row-column-fit}}
+
+ The 2-bit baselines: a group's range includes 0, round to nearest takes
+ every group from its own weights, and GPTQ takes each group's range from the
+ compensated weights as its first column comes up.
+
+ {{source: Sources/Binarization/GroupQuantization.swift#group-range}}
+
+ {{source: Sources/Binarization/GroupQuantization.swift#rtn}}
+
+ {{source: Sources/Binarization/GroupQuantization.swift#gptq}}
  */
     func run() throws {
         let settings = try options.start()

@@ -18,6 +18,7 @@ public struct GroupCode: WeightCode {
     /// layer's width when that is smaller.
     public static func groupSize(_ requested: Int, cols: Int) -> Int { min(requested, cols) }
 
+    // region: rtn
     /// Round to nearest (RTN): every group's range from its own weights.
     public init(roundingToNearest w: ConstFloatPointer, rows: Int, cols: Int, bits: Int, groupSize: Int) {
         self.init(rows: rows, cols: cols, bits: bits, groupSize: groupSize)
@@ -30,7 +31,9 @@ public struct GroupCode: WeightCode {
             }
         }
     }
+    // end region: rtn
 
+    // region: gptq
     /// GPTQ: columns in order with error compensation; a group's range is taken
     /// from the compensated weights when its first column comes up.
     public init(gptq weight: ConstFloatPointer, rows: Int, cols: Int, bits: Int, groupSize: Int,
@@ -49,6 +52,7 @@ public struct GroupCode: WeightCode {
             }
         }
     }
+    // end region: gptq
 
     init(rows: Int, cols: Int, bits: Int, groupSize: Int) {
         self.rows = rows; self.cols = cols; self.bits = bits
@@ -61,6 +65,7 @@ public struct GroupCode: WeightCode {
 
     func groupRange(_ g: Int) -> Range<Int> { (g * groupSize)..<min(cols, (g + 1) * groupSize) }
 
+    // region: group-range
     /// GPTQ's min–max range, widened to include 0 so that 0 is representable.
     mutating func setGroup(row r: Int, group g: Int, values: [Float]) {
         let lo = min(values.min() ?? 0, 0), hi = max(values.max() ?? 0, 0)
@@ -69,6 +74,7 @@ public struct GroupCode: WeightCode {
         scales[r * groups + g] = scale > 0 ? scale : 1
         zeros[r * groups + g] = min(levels, max(0, (-lo / scales[r * groups + g]).rounded()))
     }
+    // end region: group-range
 
     func code(_ w: Float, row r: Int, group g: Int) -> UInt8 {
         let q = (w / scales[r * groups + g]).rounded() + zeros[r * groups + g]

@@ -389,6 +389,7 @@ public struct ResidualBinaryCode: WeightCode {
     }
     // end region: calibrated-fit
 
+    // region: row-column-fit
     /// ARB-RC: a block [rows, g] as ŵ = α_r · α_c · b with no means, α_r per
     /// row and group (α₁, α₂ for the salient weights, α_c, α_s for the two
     /// groups, in slots 0, 1, 3, 5), α_c per column (a salient column has one
@@ -469,4 +470,5 @@ public struct ResidualBinaryCode: WeightCode {
         }
         return (alpha, c1, c2, errors)
     }
+    // end region: row-column-fit
 }

@@ -52,6 +52,7 @@ static void binary_portable(const uint8_t *bits, size_t rowBytes, int row0, int 
 }
 // end region: binary-portable
 
+// region: blocks-portable
 static void blocks_portable(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0,
                             int row1, const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
                             int32_t *out, int outRows) {
@@ -73,6 +74,7 @@ static void blocks_portable(const uint8_t *const bits[3], size_t rowBytes, int b
                     out[((t * outRows + r) * blocks + b) * 3 + k] = total;
                 }
 }
+// end region: blocks-portable
 
 void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols) {
     for (int c = 0; c < paddedCols; c += 256)
@@ -97,6 +99,7 @@ static inline int32_t q_value(const int8_t *qt, int paddedCols, int planes, int 
     return v;
 }
 
+// region: int2-portable
 static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
                           int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
                           int paddedCols, int planes, int tokens, float *out, size_t outStride) {
@@ -115,6 +118,7 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
         }
     }
 }
+// end region: int2-portable
 
 // MARK: AVX-512 VNNI versions
 #if defined(__x86_64__)

@@ -62,8 +62,8 @@ struct SourceRegion {
     /// The region with its file, line numbers and a link to the whole file.
     var html: String {
         let place = name == nil || lines.isEmpty ? "" : ", lines \(lines.first!.number)–\(lines.last!.number)"
-        var out = "<figure class=\"source\">\n<figcaption><a href=\"#\(Self.anchor(path))\">\(HTMLText.escape(path))</a>\(place)</figcaption>\n"
-        return out + listing + "</figure>\n"
+        return "<figure class=\"source\">\n<figcaption><a href=\"#\(Self.anchor(path))\">\(HTMLText.escape(path))</a>\(place)</figcaption>\n"
+            + listing + "</figure>\n"
     }
 
     /// The lines as a numbered listing; the numbers stay out of a copied selection.
