@@ -210,11 +210,20 @@ struct Experts: ParsableCommand {
             set logscale x 2
             set xlabel "scaling experts E"
             set ylabel "validation perplexity (per byte)"
-            set key top right
+            set key center right
             set grid
-            set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1
-            plot "experts-summary.csv" skip 1 using 1:3:4 with yerrorlines pointtype 7 title "BinaryMoS (mean ± std over seeds)", \\
-                 \(String(format: "%.6f", teacher.perplexity)) with lines dashtype 2 title "full-precision teacher"
+            set offsets graph 0.05, graph 0.05, 0, 0
+            # The range holds every interval and the teacher's line, with room above and below.
+            teacher = \(String(format: "%.6f", teacher.perplexity))
+            stats "experts-summary.csv" skip 1 using 5 name "LO" nooutput
+            stats "experts-summary.csv" skip 1 using 6 name "HI" nooutput
+            low = teacher < LO_min ? teacher : LO_min
+            pad = (HI_max - low) * 0.12
+            set yrange [low - pad : HI_max + pad]
+            plot "experts-summary.csv" skip 1 using 1:5:6 with filledcurves fc rgb "#b9cbe6" fs solid 0.5 noborder \\
+                     title "95 % interval of the mean over seeds", \\
+                 "" skip 1 using 1:3 with linespoints pointtype 7 lc rgb "#2b4f8a" title "BinaryMoS, mean over seeds", \\
+                 teacher with lines dashtype 2 lc rgb "#444444" title "full-precision teacher"
             """, to: folder.appendingPathComponent("experts.gp"))
     }
 }

@@ -34,6 +34,7 @@ struct MemoryCost: ParsableCommand {
         let model = try options.teacher.map { try TransformerModel.load(from: URL(fileURLWithPath: $0)).model }
             ?? TransformerModel(config: settings.model, seed: 42)
         try llamaTable(folder)
+        try partsPlot(folder)
         try compactTable(model, try options.loadCorpus(settings), folder)
         try widthPlot(folder)
     }
@@ -106,6 +107,52 @@ struct MemoryCost: ParsableCommand {
         try AtomicFile.write(reconciliation(), to: folder.appendingPathComponent("reconciliation.md"))
     }
 //: {{table: llama-memory.csv}}
+//:
+//: The same accounting by part, for LLaMA-1-7B: what each method spends its
+//: bytes on (FP16, 13.48 GB, is left off so that the others can be seen).
+//:
+//: {{figure: parts.svg | LLaMA-1-7B's storage under each method, stacked by part (GB).}}
+//:
+//: {{folded-table: parts.csv}}
+
+    /// LLaMA-1-7B by part, one stacked bar per method.
+    func partsPlot(_ folder: URL) throws {
+        let shape = ModelShape.named["llama-1-7b"]!
+        // FP16 (13.5 GB) would flatten every other bar; the table above has it.
+        let storages = Self.methods.filter { $0.method.name != FullPrecision.name }
+            .map { ($0.label, Storage.model(shape, $0.method, scaleBits: $0.scaleBits)) }
+        // Parts in a fixed order: the weights' own bits first, full precision last.
+        let order = ["signs", "codes", "indices", "codebook", "salient weights", "salient index", "group flags", "scales", "router"]
+        let names = Set(storages.flatMap { $0.1.parts.keys }).subtracting(["full precision"])
+        let parts = order.filter(names.contains) + names.subtracting(order).sorted() + ["full precision"]
+        var table = CSVTable(columns: ["method"] + parts)
+        for (label, st) in storages {
+            table.append([label] + parts.map { String(format: "%.4f", Double(st.parts[$0] ?? 0) / 8e9) })
+        }
+        try table.write(to: folder.appendingPathComponent("parts.csv"))
+        let palette = ["#5b8bd0", "#2a9d8f", "#8ab17d", "#264653", "#b5838d", "#9c89b8", "#e9c46a", "#f4a261", "#e76f51",
+                       "#6d597a", "#90be6d", "#577590"]
+        let colours = parts.indices.map { k in
+            "set linetype \(k + 1) lc rgb \"\(parts[k] == "full precision" ? "#b0b0b0" : palette[k % palette.count])\""
+        }.joined(separator: "\n")
+        try AtomicFile.write("""
+            set terminal svg size 760,400 dynamic font "sans,10"
+            set output "parts.svg"
+            set datafile separator ","
+            set style data histograms
+            set style histogram rowstacked
+            set style fill solid 0.85 border rgb "#ffffff"
+            set boxwidth 0.7
+            set ylabel "GB (10^9 bytes)"
+            set yrange [0:*]
+            set grid ytics
+            set key outside right top
+            set xtics rotate by -35 left
+            set bmargin 8
+            \(colours)
+            plot for [i=2:\(parts.count + 1)] "parts.csv" using i:xtic(1) title columnheader(i)
+            """, to: folder.appendingPathComponent("parts.gp"))
+    }
 /*:
  ## Against the paper's figures
 
