@@ -22,7 +22,7 @@ public struct ComputeOptions: ParsableArguments {
 }
 
 public struct CorpusOption: ParsableArguments {
-    @Option(help: "`synthetic` (the embedded generated language) or the path of a text file.")
+    @Option(help: "`synthetic` (the embedded generated language) or the path of a file: its bytes are the tokens, so any bytes will do (text in any encoding, or binary).")
     public var corpus: String = "synthetic"
 
     public init() {}

@@ -30,7 +30,7 @@ struct Binarize: ParsableCommand {
     func run() throws {
         compute.apply()
         var profile = try profileOption.resolve()
-        if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
+        try checkSteps(steps)
         if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
         if let lr {
             guard lr > 0 && lr.isFinite else { throw Failure("--lr must be a positive number") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Mos: ParsableCommand {
@@ -11,4 +12,18 @@ struct Mos: ParsableCommand {
         Corpora: `synthetic` (an embedded generated language with a known entropy floor) or a text file.
         """,
         subcommands: [Train.self, Binarize.self, SweepCommand.self, Eval.self, Memory.self, Generate.self, Bench.self, Weave.self])
+
+    /// A mistake is one line on standard error and a non-zero exit: the usage
+    /// text is what --help is for. Help itself prints as usual.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            let line = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("Error: \(line)\n".utf8))
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+    }
 }

@@ -9,6 +9,12 @@ import Binarization
 
 extension ActivationPrecision: ExpressibleByArgument {}
 
+/// Steps given on the command line: at least one, and few enough to finish
+/// (the paper profile trains for about 13 k; ten million is days on any CPU).
+func checkSteps(_ steps: Int?) throws {
+    if let steps, !(1...10_000_000).contains(steps) { throw Failure("--steps must be between 1 and 10000000") }
+}
+
 /// Checks before the work that a file can be written at `path` (or, with
 /// `folder`, that the folder exists or can be made, and takes files).
 func checkOutput(_ path: String? = nil, folder: String? = nil) throws {

@@ -34,7 +34,7 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         guard seeds >= 1, jobs >= 1 else { throw Failure("--seeds and --jobs must be at least 1") }
-        if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
+        try checkSteps(steps)
         if let windows, windows < 1 { throw Failure("--windows must be at least 1") }
         let profile = try profileOption.resolve()
         let grid = try method.grid()

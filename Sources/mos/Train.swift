@@ -22,7 +22,7 @@ struct Train: ParsableCommand {
     func run() throws {
         compute.apply()
         var profile = try profileOption.resolve()
-        if let steps, steps < 1 { throw Failure("--steps must be at least 1") }
+        try checkSteps(steps)
         if let batch {
             guard batch >= 1 else { throw Failure("--batch must be at least 1") }
             profile.batch = batch

@@ -3,30 +3,8 @@ import Foundation
 
 /// The `mos` binary as a user meets it: exit codes, one-line errors, JSON.
 final class CommandLineTests: XCTestCase {
-    /// The binary built beside this test bundle (same configuration).
-    var mos: URL {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("mos")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return root.appendingPathComponent(".build/release/mos")
-    }
-
-    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = mos
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+    var mos: URL { mosBinary }
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) { try runMos(arguments) }
 
     var scratch: URL!
     override func setUpWithError() throws {

@@ -24,7 +24,8 @@ public struct PBLLM: BinarizationMethod {
     }
 
     public var label: String { "pbllm r=\(salientRatio) \(saliency.rawValue)\(compensation ? " gptq" : "")" }
-    public var problems: [String] { (0...1).contains(salientRatio) ? [] : ["--salient must be between 0 and 1"] }
+    /// r = 1 would keep every weight at 8 bits: nothing left to binarize.
+    public var problems: [String] { salientRatio >= 0 && salientRatio < 1 ? [] : ["--salient must be at least 0 and below 1"] }
     public var needsCalibration: Bool { saliency == .hessian || compensation }
 
     public func binarize(_ dense: DenseLinear, hessian: InverseHessian?, workspace: Workspace,
