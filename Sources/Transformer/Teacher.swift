@@ -65,8 +65,9 @@ public func trainTeacher(profile: Profile, corpus: Corpus, seed: UInt64, steps: 
 {
     let model = TransformerModel(config: profile.model, seed: seed)
     let run = train(model, corpus: corpus, profile: profile, steps: steps, seed: seed, onStep: onStep)
+    if let divergence = run.divergence { throw TrainingDiverged(divergence: divergence) }
     let final = evaluate(model, corpus: corpus, windows: profile.evalWindows)
-    guard final.perplexity.isFinite else { throw TrainingDiverged() }
+    guard final.perplexity.isFinite else { throw TrainingDiverged(divergence: nil) }
     let record = TeacherTraining(profile: profile, corpus: corpus, seed: seed, model: model, run: run, final: final)
     var extra = metadata
     extra["method"] = "fp"; extra["corpus"] = corpus.name; extra["profile"] = profile.name
@@ -77,5 +78,8 @@ public func trainTeacher(profile: Profile, corpus: Corpus, seed: UInt64, steps: 
 }
 
 public struct TrainingDiverged: Error, CustomStringConvertible {
-    public var description: String { "training diverged (the loss is not a number); nothing written. Try a smaller --lr" }
+    public var divergence: Divergence?
+    public var description: String {
+        (divergence?.description ?? "training diverged (the validation loss is not a number)") + "; nothing written. Try a smaller --lr"
+    }
 }

@@ -30,6 +30,9 @@ public struct TrainingRun: Sendable {
     public var stoppedEarly = false
     /// Training tokens behind the kept weights.
     public var tokens: Int
+    /// Where the loss or a gradient first stopped being finite; training
+    /// stopped there, before that step's update.
+    public var divergence: Divergence?
 
     /// The convergence criterion: relative fall of the validation loss over
     /// the last fifth of the run (checks at 80 % and 100 %); nil when the run
@@ -72,6 +75,10 @@ public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, s
         model.zeroGradients()
         let loss = model.forward(tokens: inputs, targets: targets, batch: batch, length: length)
         model.backward()
+        if let problem = nonFinite(loss: loss, model.parameters) {
+            run.divergence = Divergence(step: step + 1, of: total, problem: problem)
+            break
+        }
         let lr = schedule.learningRate(at: step)
         let norm = optimizer.update(lr: lr, clip: profile.gradientClip)
         let seconds = Date().timeIntervalSince(start)
@@ -102,4 +109,25 @@ public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, s
         })
     }
     return run
+}
+
+/// Training's loss or gradients stopped being finite, at `step`.
+public struct Divergence: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var step: Int, steps: Int
+    /// What went first: the loss, or the gradient of a named parameter.
+    public var problem: String
+
+    public init(step: Int, of steps: Int, problem: String) { self.step = step; self.steps = steps; self.problem = problem }
+
+    public var description: String { "training diverged at step \(step) of \(steps): \(problem) is not finite" }
+}
+
+/// The loss, or else the first parameter whose gradient is not finite (nil: all finite).
+func nonFinite(loss: Float, _ parameters: [Parameter]) -> String? {
+    guard loss.isFinite else { return "the loss" }
+    for p in parameters where p.trainable {
+        let g = p.grad.pointer
+        for i in 0..<p.grad.count where !g[i].isFinite { return "the gradient of \(p.name)" }
+    }
+    return nil
 }

@@ -15,15 +15,19 @@ final class BadInputTests: XCTestCase {
 
     func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
 
-    /// Runs `arguments` (OUT stands for a fresh output path) and checks the contract.
-    func refuses(_ arguments: [String], naming words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Runs `arguments` (OUT stands for a fresh output path) and checks the
+    /// contract; `afterWork`: the refusal comes after the work's log began.
+    func refuses(_ arguments: [String], naming words: [String], afterWork: Bool = false,
+                 file: StaticString = #filePath, line: UInt = #line) throws {
         let out = path("out-\(UUID()).safetensors")
         let r = try runMos(arguments.map { $0 == "OUT" ? out : $0 }, timeout: 30)
         let label = arguments.joined(separator: " ")
         XCTAssertNotEqual(r.status, 0, label, file: file, line: line)
         XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("Stack dump"), "\(label): \(r.err)", file: file, line: line)
         let lines = r.err.split(separator: "\n")
-        XCTAssertEqual(lines.count, 1, "\(label): \(r.err)", file: file, line: line)
+        XCTAssertEqual(afterWork ? lines.filter { $0.hasPrefix("Error:") }.count : lines.count, 1, "\(label): \(r.err)",
+                       file: file, line: line)
+        XCTAssertTrue(lines.last?.hasPrefix("Error:") ?? false, "\(label): \(r.err)", file: file, line: line)
         for w in words { XCTAssertTrue(r.err.localizedCaseInsensitiveContains(w), "\(label): '\(w)' not in \(r.err)", file: file, line: line) }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(label) left \(out)", file: file, line: line)
     }
@@ -47,6 +51,9 @@ final class BadInputTests: XCTestCase {
         try refuses(train + ["--batch", "0"], naming: ["--batch"])
         try refuses(train + ["--lr=-1"], naming: ["--lr"])
         try refuses(train + ["--lr", "nan"], naming: ["--lr"])
+        // A rate that blows up: training stops at the step, names what went first, writes nothing.
+        try refuses(train + ["--lr", "1e30"], naming: ["diverged at step", "gradient of", "nothing written"],
+                     afterWork: true)
         try refuses(["train", "--profile", "smoke", "--threads", "0", "--out", "OUT"], naming: ["--threads"])
         try refuses(["train", "--profile", "smoke", "--threads", "100000", "--out", "OUT"], naming: ["--threads"])
         try refuses(["train", "--profile", "huge", "--out", "OUT"], naming: ["huge"])
