@@ -19,7 +19,7 @@ public struct Binarized {
 /// statistics on fixed validation windows are taken `snapshots` times.
 public func binarize(_ teacher: TransformerModel, method: Method, corpus: Corpus, profile: Profile,
                      steps: Int? = nil, seed: UInt64, snapshots: Int = 10,
-                     onStep: (DistillationStep) -> Void = { _ in }) -> Binarized {
+                     onStep: (DistillationStep) -> Void = { _ in }) throws -> Binarized {
     let start = Date()
     let student = Student.make(from: teacher, method: method, corpus: corpus, seed: seed)
     var history: [DistillationStep] = [], snapshotsTaken: [RouterSnapshot] = []
@@ -30,7 +30,7 @@ public func binarize(_ teacher: TransformerModel, method: Method, corpus: Corpus
         // Gate statistics where there are gates (BinaryMoS with more than one expert).
         let routed = student.blocks.contains { $0.linears.contains { ($0.layer as? MixtureOfScalesLinear)?.router != nil } }
         if routed { snapshotsTaken += probe.snapshot(student, step: 0) }
-        history = distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: total, seed: seed) { r in
+        history = try distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: total, seed: seed) { r in
             onStep(r)
             if routed && (r.step % every == 0 || r.step == total) {
                 snapshotsTaken += probe.snapshot(student, step: r.step)

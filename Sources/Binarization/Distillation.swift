@@ -28,7 +28,7 @@ public struct DistillationStep: Sendable {
 /// decay, cosine schedule with 3 % warm-up.
 public func distill(_ student: TransformerModel, teacher: TransformerModel, corpus: Corpus, profile: Profile,
                     steps: Int? = nil, seed: UInt64, hiddenWeight alpha: Float = 10,
-                    onStep: (DistillationStep) -> Void = { _ in }) -> [DistillationStep] {
+                    onStep: (DistillationStep) -> Void = { _ in }) throws -> [DistillationStep] {
     let total = steps ?? profile.distillSteps
     let length = student.config.context, batch = profile.distillBatch
     let optimizer = AdamW(student.parameters, weightDecay: 0)
@@ -43,6 +43,10 @@ public func distill(_ student: TransformerModel, teacher: TransformerModel, corp
         student.zeroGradients()
         let (divergence, hiddenError) = objective.lossAndGradients(student, teacher, inputs: inputs, targets: targets,
                                                                    batch: batch, length: length)
+        // A non-finite loss or gradient stops the run before it reaches the weights.
+        if let problem = nonFinite(loss: Float(divergence + Double(alpha) * hiddenError), student.parameters) {
+            throw TrainingDiverged(divergence: Divergence(step: step + 1, of: total, problem: problem))
+        }
         let lr = schedule.learningRate(at: step)
         optimizer.update(lr: lr, clip: profile.gradientClip)
         let seconds = Date().timeIntervalSince(start)

@@ -115,7 +115,7 @@ public struct Sweep {
     func runPoint(_ method: Method, seed: UInt64, teacherName: String) throws -> SweepRecord {
         let start = Date()
         let model = try Student.load(from: URL(fileURLWithPath: teacher)).model   // each point its own copy
-        let result = binarize(model, method: method, corpus: corpus, profile: profile, steps: steps, seed: seed)
+        let result = try binarize(model, method: method, corpus: corpus, profile: profile, steps: steps, seed: seed)
         let file = saveDirectory?.appendingPathComponent(Self.fileName(method, seed: seed))
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("mos-sweep-\(UUID()).safetensors")
         defer { if saveDirectory == nil { try? FileManager.default.removeItem(at: file) } }

@@ -79,6 +79,7 @@ public func trainTeacher(profile: Profile, corpus: Corpus, seed: UInt64, steps: 
 
 public struct TrainingDiverged: Error, CustomStringConvertible {
     public var divergence: Divergence?
+    public init(divergence: Divergence?) { self.divergence = divergence }
     public var description: String {
         (divergence?.description ?? "training diverged (the validation loss is not a number)") + "; nothing written. Try a smaller --lr"
     }

@@ -123,7 +123,7 @@ public struct Divergence: Sendable, Codable, Equatable, CustomStringConvertible 
 }
 
 /// The loss, or else the first parameter whose gradient is not finite (nil: all finite).
-func nonFinite(loss: Float, _ parameters: [Parameter]) -> String? {
+public func nonFinite(loss: Float, _ parameters: [Parameter]) -> String? {
     guard loss.isFinite else { return "the loss" }
     for p in parameters where p.trainable {
         let g = p.grad.pointer

@@ -49,10 +49,16 @@ struct Binarize: ParsableCommand {
         log("binarizing \(teacher) by \(settings) on \(corpus.name), \(compute.threads) threads")
         let total = steps ?? profile.distillSteps
         let progress = settings.isTrained ? Progress(total: total, label: "distill") : nil
-        let result = binarize(model, method: settings, corpus: corpus, profile: profile, steps: steps, seed: seed) { r in
-            progress?.update(step: r.step, fields: [("kl", format(Double(r.divergence))),
-                                                    ("mse", format(Double(r.hiddenError), 4)),
-                                                    ("tok/s", String(Int(r.tokensPerSecond)))])
+        let result: Binarized
+        do {
+            result = try binarize(model, method: settings, corpus: corpus, profile: profile, steps: steps, seed: seed) { r in
+                progress?.update(step: r.step, fields: [("kl", format(Double(r.divergence))),
+                                                        ("mse", format(Double(r.hiddenError), 4)),
+                                                        ("tok/s", String(Int(r.tokensPerSecond)))])
+            }
+        } catch let error as TrainingDiverged {
+            progress?.finish()
+            throw Failure(error.description)
         }
         progress?.finish()
         var metadata = ["corpus": corpus.name, "profile": profile.name, "seed": String(seed),

@@ -149,12 +149,29 @@ final class StudentTests: XCTestCase {
         profile.model = tinyConfig(); profile.distillBatch = 4; profile.distillLearningRate = 3e-3
         func run() -> [Float] {
             let student = Student.make(from: teacher, method: Method(BinaryMoS()), corpus: corpus, seed: 10)
-            return distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11).map(\.loss)
+            return try! distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11).map(\.loss)
         }
         let first = run(), second = run()
         XCTAssertEqual(first.map(\.bitPattern), second.map(\.bitPattern))
         let early = first.prefix(5).reduce(0, +) / 5, late = first.suffix(5).reduce(0, +) / 5
         XCTAssertLessThan(late, 0.8 * early)
+    }
+
+    /// A rate that blows up stops distillation at the step that went
+    /// non-finite, naming it, before the weights take that step.
+    func testDistillationStopsAtTheFirstNonFiniteStep() {
+        let teacher = tinyTeacher(seed: 8)
+        let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 9)
+        var profile = Profile.named("smoke")!
+        profile.model = tinyConfig(); profile.distillBatch = 4; profile.distillLearningRate = 1e30
+        let student = Student.make(from: teacher, method: Method(BinaryMoS()), corpus: corpus, seed: 10)
+        XCTAssertThrowsError(try distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11)) { error in
+            let d = (error as? TrainingDiverged)?.divergence
+            XCTAssertNotNil(d, "\(error)")
+            XCTAssertGreaterThan(d?.step ?? 0, 1, "the first step is finite")
+            XCTAssertTrue("\(error)".contains("diverged at step"), "\(error)")
+        }
+        for p in student.parameters { XCTAssertTrue(p.value.array.allSatisfy(\.isFinite), p.name) }
     }
 
     /// BTC distilled afterwards: the loss falls, the scales move, the signs
@@ -169,7 +186,7 @@ final class StudentTests: XCTestCase {
         let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 10)
         let layers = student.blocks.flatMap(\.linears).map { $0.layer as! DistilledCodebookLinear }
         let before = layers.map(\.code)
-        let losses = distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11).map(\.loss)
+        let losses = try distill(student, teacher: teacher, corpus: corpus, profile: profile, steps: 40, seed: 11).map(\.loss)
         XCTAssertLessThan(losses.suffix(5).reduce(0, +), 0.9 * losses.prefix(5).reduce(0, +))
         for (layer, code) in zip(layers, before) {
             XCTAssertEqual(layer.trained.indices, code.indices)
