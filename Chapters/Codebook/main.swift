@@ -100,8 +100,7 @@ struct Codebook: ParsableCommand {
             let student = try Student.load(from: students.appendingPathComponent(Sweep.fileName(Method(method), seed: 1))).model
             let codes = student.blocks.flatMap(\.linears).map { ($0.layer as! QuantizedLinear).code as! CodebookCode }
             let agreement = zip(codes, layers).map { $0.agreement(with: $1.weight.value.pointer) }.reduce(0, +) / Double(layers.count)
-            var bySeed: [UInt64: Double] = [:]
-            for r in distilled where r.method == Method(BTC(bitsPerWeight: rate, distill: true)) { bySeed[r.seed] = r.perplexity }
+            let bySeed = Sweep.perplexityBySeed(distilled, of: Method(BTC(bitsPerWeight: rate, distill: true)))
             rows.append(Row(rate: rate, centroids: 1 << method.indexBits, agreement: agreement, perplexity: record.perplexity,
                             bitsCompact: record.bitsPerWeight,
                             bitsLlama: Storage.model(llama, Method(method)).linearBitsPerWeight,

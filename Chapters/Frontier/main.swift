@@ -104,9 +104,7 @@ struct Frontier: ParsableCommand {
         let bySeed = Sweep.perplexityBySeed(records)
         let paired = pairedDifference(bySeed[1] ?? [:], bySeed[4] ?? [:])
         // The post-training binarizers seed by seed (a seed picks the calibration windows).
-        func perplexity(_ m: any BinarizationMethod) -> [UInt64: Double] {
-            Dictionary(records.filter { $0.method == Method(m) }.map { ($0.seed, $0.perplexity) }) { a, _ in a }
-        }
+        func perplexity(_ m: any BinarizationMethod) -> [UInt64: Double] { Sweep.perplexityBySeed(records, of: Method(m)) }
         let refinements = [("ARB − BiLLM", pairedDifference(perplexity(BiLLM()), perplexity(ARB()))),
                            ("ARB-X − ARB", pairedDifference(perplexity(ARB()), perplexity(ARB(variant: .calibrated)))),
                            ("ARB-RC − ARB", pairedDifference(perplexity(ARB()), perplexity(ARB(variant: .rowColumn))))]

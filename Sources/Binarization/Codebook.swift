@@ -135,7 +135,7 @@ public struct CodebookCode: WeightCode {
 /// trained by BinaryMoS's recipe, through OneBit's layer holding those signs.
 /// It is stored as the code is, with the trained scales.
 public final class DistilledCodebookLinear: StoredLayer {
-    public private(set) var code: CodebookCode
+    public let code: CodebookCode
     let layer: MixtureOfScalesLinear
     public var inFeatures: Int { code.cols }
     public var outFeatures: Int { code.rows }

@@ -99,13 +99,14 @@ public struct ResidualBinaryCode: WeightCode {
                     let rest = row.indices.filter { !mask[$0] }.map { row[$0] }
                     let split = Self.split(rest, iterations: rounds)
                     breakPoint[r] = split.breakPoint
+                    guard !fit.hasColumnScales else { return [] }   // ARB-RC fits the whole block below
                     let p = Self.residualFit(kept, iterations: rounds).parameters
                         + [split.concentrated.mu, split.concentrated.alpha, split.sparse.mu, split.sparse.alpha]
                     guard case .calibrated = fit else { return p }
                     return Self.calibratedFit(row, salient: mask, breakPoint: split.breakPoint, start: p,
                                               metric: { hessian.hessian[(i + $0) * m + i + $1] }, iterations: rounds).parameters
                 }
-                if case .rowColumn = fit {
+                if fit.hasColumnScales {
                     let block = (0..<n).flatMap { r in range.map { current[r * m + $0] } }
                     let rc = Self.rowColumnFit(block, rows: n, salient: mask, breakPoints: breakPoint, iterations: rounds)
                     parameters = rc.rows
@@ -138,7 +139,7 @@ public struct ResidualBinaryCode: WeightCode {
         residualSigns = packCodes(first.indices.filter { salient[$0 % m] }.map { second[$0] }, bits: 1)
         sparse = packCodes(first.indices.filter { !salient[$0 % m] }.map { flag[$0] }, bits: 1)
         self.scales = scales
-        if case .rowColumn = fit {
+        if fit.hasColumnScales {
             columnScales = columnScale
             residualColumnScales = (0..<m).filter { salient[$0] }.map { residualColumnScale[$0] }
         } else {

@@ -123,6 +123,7 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
 // MARK: AVX-512 VNNI versions
 #if defined(__x86_64__)
 
+// region: binary-avx512
 // Σ_j ±q_j = 2 · Σ_{bit j set} q_j − Σ_j q_j. Every 64 columns a row's mask
 // becomes 64 bytes of 0 or 1, and one VNNI dot product of those with q adds
 // the selected activations, four at a time, into int32 lanes; with two planes
@@ -130,7 +131,6 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
 // share every load of q. `planes` is a constant where this is inlined, so the
 // one-plane loop carries no trace of the second.
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
-// region: binary-avx512
 static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *hi,
                                        int paddedCols, const int planes, int32_t *o) {
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();

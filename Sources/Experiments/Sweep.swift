@@ -139,6 +139,11 @@ public struct Sweep {
                     teacher: teacherName, threads: 0, kernels: "").key
     }
 
+    /// One method's perplexity by seed.
+    public static func perplexityBySeed(_ records: [SweepRecord], of method: Method) -> [UInt64: Double] {
+        Dictionary(records.filter { $0.method == method }.map { ($0.seed, $0.perplexity) }) { first, _ in first }
+    }
+
     /// BinaryMoS records (OneBit's being E = 1) as perplexity[E][seed], the
     /// shape the paired comparisons take.
     public static func perplexityBySeed(_ records: [SweepRecord]) -> [Int: [UInt64: Double]] {

@@ -77,7 +77,7 @@ enum Math {
         process.arguments = ["pandoc", "--from", "markdown", "--to", "html", "--mathml"]
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin; process.standardOutput = stdout; process.standardError = stderr
-        do { try process.run() } catch { throw MathError("cannot run pandoc: \(error)") }
+        do { try process.run() } catch { throw WeaveProblem("cannot run pandoc: \(error)") }
         // Write on another thread: a large input must not fill the pipe while its output waits unread.
         let writer = Thread { stdin.fileHandleForWriting.write(Data(input.utf8)); try? stdin.fileHandleForWriting.close() }
         writer.start()
@@ -86,9 +86,9 @@ enum Math {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             if process.terminationStatus == 127 {
-                throw MathError("pandoc is needed to typeset the prose's formulas; install it (apt-get install pandoc, or make deps)")
+                throw WeaveProblem("pandoc is needed to typeset the prose's formulas; install it (apt-get install pandoc, or make deps)")
             }
-            throw MathError("pandoc failed: " + errors.split(separator: "\n").prefix(1).joined())
+            throw WeaveProblem("pandoc failed: " + errors.split(separator: "\n").prefix(1).joined())
         }
         // One paragraph per formula, in order; pandoc leaves one it cannot read as TeX text.
         let html = String(decoding: output, as: UTF8.self)
@@ -98,17 +98,12 @@ enum Math {
             let paragraph = rest[open.upperBound..<close.lowerBound]
             guard elements.count < formulas.count else { break }
             guard paragraph.hasPrefix("<math") else {
-                throw MathError("pandoc could not read the formula '\(formulas[elements.count].tex)'")
+                throw WeaveProblem("pandoc could not read the formula '\(formulas[elements.count].tex)'")
             }
             elements.append(String(paragraph))
             rest = rest[close.upperBound...]
         }
-        guard elements.count == formulas.count else { throw MathError("pandoc typeset \(elements.count) of \(formulas.count) formulas") }
+        guard elements.count == formulas.count else { throw WeaveProblem("pandoc typeset \(elements.count) of \(formulas.count) formulas") }
         return elements
     }
-}
-
-struct MathError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

@@ -56,7 +56,7 @@ public struct Report {
         }
         html += "</header>\n"
 
-        let files = sections.flatMap(\.sources).unique.sorted()
+        let files = Set(sections.flatMap(\.sources)).sorted()
         if !sections.isEmpty {
             html += "<nav class=\"toc\">\n<h2>Contents</h2>\n<ol>\n"
             for section in sections {

@@ -68,8 +68,6 @@ enum ReportStyle {
     @media print {
       body { max-width: none; font-size: 11pt; color: #000; background: #fff; }
       pre { white-space: pre-wrap; overflow: visible; }
-      details > :not(summary) { display: none; }
-      details[open] > :not(summary) { display: block; }
       section.chapter { break-before: page; }
       figure, table, pre { break-inside: avoid; }
       a { color: inherit; text-decoration: none; }

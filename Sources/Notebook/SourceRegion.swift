@@ -26,11 +26,11 @@ struct SourceRegion {
         path = parts.first ?? ""
         name = parts.count > 1 ? parts[1] : nil
         guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else {
-            throw SourceError("'\(path)' is not a path inside the project")
+            throw WeaveProblem("'\(path)' is not a path inside the project")
         }
         let text: String
         do { text = try TextFile.read(root.appendingPathComponent(path)) } catch let error as FileError {
-            throw SourceError("\(path) " + error.problem)
+            throw WeaveProblem("\(path) " + error.problem)
         }
         let all = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let numbered = all.enumerated().map { (number: $0.offset + 1, text: $0.element) }.filter { !Self.isMarker($0.text) }
@@ -40,10 +40,10 @@ struct SourceRegion {
         }
         let trimmed = all.map { $0.trimmingCharacters(in: .whitespaces) }
         guard let start = trimmed.firstIndex(of: Self.open + name) else {
-            throw SourceError("\(path) has no line '\(Self.open + name)'")
+            throw WeaveProblem("\(path) has no line '\(Self.open + name)'")
         }
         guard let end = trimmed[(start + 1)...].firstIndex(of: Self.close + name) else {
-            throw SourceError("\(path): region '\(name)' is not closed by '\(Self.close + name)'")
+            throw WeaveProblem("\(path): region '\(name)' is not closed by '\(Self.close + name)'")
         }
         // Markers inside (of other regions) go; the common indentation goes.
         let body = numbered.filter { $0.number > start + 1 && $0.number <= end }
@@ -74,9 +74,4 @@ struct SourceRegion {
         }
         return out + "</code></pre>\n"
     }
-}
-
-struct SourceError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

@@ -43,7 +43,7 @@ public struct Weaver {
         public var title: String
         /// A `<section>` element.
         public var html: String
-        /// The library files its `source` directives show, for the appendix.
+        /// The library files its `source` directives show, for the appendix (in order, repeats kept).
         public var sources: [String]
 
         public init(id: String, title: String, html: String, sources: [String] = []) {
@@ -96,7 +96,7 @@ public struct Weaver {
             }
         }
         html += "</section>\n"
-        return Section(id: id, title: title, html: html, sources: context.sources.unique)
+        return Section(id: id, title: title, html: html, sources: context.sources)
     }
 
     // MARK: Prose and code
@@ -151,7 +151,7 @@ public struct Weaver {
         let (text, formulas) = Math.extract(lines)
         var html = parser.html(from: text.joined(separator: "\n"))
         let mathML: [String]
-        do { mathML = try Math.mathML(formulas) } catch let error as MathError {
+        do { mathML = try Math.mathML(formulas) } catch let error as WeaveProblem {
             throw WeaverError(chapter: context.chapter, message: error.description)
         }
         for (k, element) in mathML.enumerated() {
@@ -201,7 +201,7 @@ public struct Weaver {
                 let region = try SourceRegion(directive.name, root: root)
                 context.sources.append(region.path)
                 return region.html
-            } catch let error as SourceError {
+            } catch let error as WeaveProblem {
                 throw failure(error.description)
             }
         }
@@ -245,12 +245,11 @@ public struct Weaver {
     }
 }
 
-extension Array where Element: Hashable {
-    /// The elements in order, each once.
-    var unique: [Element] {
-        var seen = Set<Element>()
-        return filter { seen.insert($0).inserted }
-    }
+/// What a formula or a `source` directive got wrong, before the weaver
+/// names the chapter (as a `WeaverError`).
+struct WeaveProblem: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
 }
 
 public struct WeaverError: Error, CustomStringConvertible {

@@ -3,16 +3,7 @@ import Foundation
 
 /// Issue 16's table of bad inputs: each gives a one-line error that names the
 /// problem, a non-zero exit, and leaves no output file behind.
-final class BadInputTests: XCTestCase {
-    var scratch: URL!
-
-    override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: mosBinary.path), "mos not built")
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mos-bad-\(UUID())")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
-
+final class BadInputTests: MosTestCase {
     func path(_ name: String) -> String { scratch.appendingPathComponent(name).path }
 
     /// Runs `arguments` (OUT stands for a fresh output path) and checks the

@@ -2,18 +2,7 @@ import XCTest
 import Foundation
 
 /// The `mos` binary as a user meets it: exit codes, one-line errors, JSON.
-final class CommandLineTests: XCTestCase {
-    var mos: URL { mosBinary }
-    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) { try runMos(arguments) }
-
-    var scratch: URL!
-    override func setUpWithError() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: mos.path), "mos not built at \(mos.path)")
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mos-cli-\(UUID())")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-    override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
-
+final class CommandLineTests: MosTestCase {
     func testHelpForEveryCommand() throws {
         for command in [[], ["train"], ["binarize"], ["sweep"], ["eval"], ["memory"], ["generate"], ["bench"], ["bench", "train"],
                         ["bench", "kernels"], ["weave"]] {

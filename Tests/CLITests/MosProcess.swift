@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 /// The `mos` binary built beside the test bundle (same configuration).
 var mosBinary: URL {
@@ -26,4 +27,18 @@ func runMos(_ arguments: [String], timeout: Double = 600) throws -> (status: Int
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// A test of the `mos` binary with a fresh scratch folder (skipped when the binary is not built).
+class MosTestCase: XCTestCase {
+    var mos: URL { mosBinary }
+    func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) { try runMos(arguments) }
+
+    var scratch: URL!
+    override func setUpWithError() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: mos.path), "mos not built at \(mos.path)")
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mos-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
 }
