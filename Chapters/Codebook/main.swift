@@ -22,8 +22,8 @@ import Transformer
 //:
 //: This chapter sweeps b / v from 0.6 to 1.0 on our teacher, post-training and
 //: with the two scale vectors then distilled by BinaryMoS's recipe (the signs,
-//: being indices, stay as clustered), next to OneBit and BinaryMoS distilled
-//: at one bit. BTC's learned transformation before binarization is not built.
+//: being indices, stay as clustered), each with and without BTC's learned
+//: rotation of the inputs, next to OneBit and BinaryMoS distilled at one bit.
 //: `swift run -c release codebook --out DIR [--teacher FILE] [--bits 0.6,0.7,0.8,0.9,1.0]`.
 
 struct Codebook: ParsableCommand {
@@ -38,7 +38,9 @@ struct Codebook: ParsableCommand {
     func run() throws {
         let settings = try options.start()
         let rates = bits.split(separator: ",").compactMap { Double($0) }
-        let methods = rates.map { Method(BTC(bitsPerWeight: $0)) }, distilledMethods = rates.map { Method(BTC(bitsPerWeight: $0, distill: true)) }
+        let variants = [false, true].flatMap { transform in rates.map { BTC(bitsPerWeight: $0, transform: transform) } }
+        let methods = variants.map(Method.init)
+        let distilledMethods = variants.map { Method(BTC(bitsPerWeight: $0.bitsPerWeight, distill: true, transform: $0.transform)) }
         guard !rates.isEmpty, rates.count == bits.split(separator: ",").count,
               methods.allSatisfy({ $0.problems.isEmpty }) else {
             throw ValidationError("--bits '\(bits)' is not a list of rates between 0.1 and 1.6")
@@ -80,11 +82,47 @@ struct Codebook: ParsableCommand {
  scales: **as stored in this compact model**, whose layers hold only a few
  thousand sub-vectors, so that a codebook of 2^(10·B) × 10 bits weighs a
  lot, and **as LLaMA-1-7B would store them**, where it weighs nothing.
+
+ ## The learned rotation
+
+ The signs the codebook clusters need not be W's own. For any orthogonal R,
+ W x = (W R)(Rᵀ x): the layer may store a code of W R and rotate each token
+ first. BTC-LLM learns such a transformation so that the weights binarize
+ better; here it is a Kronecker product R₁ ⊗ R₂ of two small rotations,
+ cheap to store and to apply:
+
+ {{source: Sources/Binarization/KroneckerRotation.swift#rotation}}
+
+ and it is learned by alternating, as iterative quantization learns its
+ rotation: encode W R, then take each factor's Procrustes solution towards
+ that code with the other fixed, and encode again, while the layer's error
+ falls:
+
+ {{source: Sources/Binarization/KroneckerRotation.swift#learning}}
+
+ The `rotated_` columns are the same rates with the rotation learned first;
+ their agreement is with the signs of W R, and their bits include the two
+ factors at 16 bits a number.
  */
     struct Row {
         var rate: Double, centroids: Int, agreement: Double, perplexity: Double, bitsCompact: Double, bitsLlama: Double
         var distilled: Estimate
         var againstOneBit: Estimate     // distilled, seed by seed, minus OneBit
+        var rotated: Rotated
+    }
+
+    /// The same rate with the learned rotation.
+    struct Rotated {
+        var agreement: Double, perplexity: Double, bitsCompact: Double, bitsLlama: Double
+        var distilled: Estimate
+        var againstPlain: Estimate      // distilled, seed by seed, minus distilled without the rotation
+    }
+
+    /// A sweep student's codes, as stored, and their agreement with the teacher's signs (of W R where rotated).
+    func agreement(_ method: BTC, layers: [DenseLinear], students: URL) throws -> Double {
+        let student = try Student.load(from: students.appendingPathComponent(Sweep.fileName(Method(method), seed: 1))).model
+        let codes = student.blocks.flatMap(\.linears).map { ($0.layer as! QuantizedLinear).code as! CodebookCode }
+        return zip(codes, layers).map { $0.agreement(with: $1.weight.value.pointer) }.reduce(0, +) / Double(layers.count)
     }
 
     func summarize(_ records: [SweepRecord], distilled: [SweepRecord], rates: [Double], teacher: TransformerModel, students: URL,
@@ -94,24 +132,30 @@ struct Codebook: ParsableCommand {
         let oneBit = Sweep.perplexityBySeed(distilled)[1] ?? [:]
         var rows: [Row] = []
         for rate in rates {
-            let method = BTC(bitsPerWeight: rate)
-            guard let record = records.first(where: { $0.method == Method(method) }) else { continue }
-            // The sweep's own student, its codes as stored, against the teacher's signs.
-            let student = try Student.load(from: students.appendingPathComponent(Sweep.fileName(Method(method), seed: 1))).model
-            let codes = student.blocks.flatMap(\.linears).map { ($0.layer as! QuantizedLinear).code as! CodebookCode }
-            let agreement = zip(codes, layers).map { $0.agreement(with: $1.weight.value.pointer) }.reduce(0, +) / Double(layers.count)
+            let method = BTC(bitsPerWeight: rate), rotated = BTC(bitsPerWeight: rate, transform: true)
+            guard let record = records.first(where: { $0.method == Method(method) }),
+                  let rotatedRecord = records.first(where: { $0.method == Method(rotated) }) else { continue }
             let bySeed = Sweep.perplexityBySeed(distilled, of: Method(BTC(bitsPerWeight: rate, distill: true)))
-            rows.append(Row(rate: rate, centroids: 1 << method.indexBits, agreement: agreement, perplexity: record.perplexity,
+            let rotatedBySeed = Sweep.perplexityBySeed(distilled, of: Method(BTC(bitsPerWeight: rate, distill: true, transform: true)))
+            rows.append(Row(rate: rate, centroids: 1 << method.indexBits,
+                            agreement: try agreement(method, layers: layers, students: students), perplexity: record.perplexity,
                             bitsCompact: record.bitsPerWeight,
                             bitsLlama: Storage.model(llama, Method(method)).linearBitsPerWeight,
-                            distilled: Estimate(Array(bySeed.values)), againstOneBit: pairedDifference(oneBit, bySeed)))
+                            distilled: Estimate(Array(bySeed.values)), againstOneBit: pairedDifference(oneBit, bySeed),
+                            rotated: Rotated(agreement: try agreement(rotated, layers: layers, students: students),
+                                             perplexity: rotatedRecord.perplexity, bitsCompact: rotatedRecord.bitsPerWeight,
+                                             bitsLlama: Storage.model(llama, Method(rotated)).linearBitsPerWeight,
+                                             distilled: Estimate(Array(rotatedBySeed.values)),
+                                             againstPlain: pairedDifference(bySeed, rotatedBySeed))))
         }
         var table = CSVTable(columns: ["index_bits_per_weight", "centroids", "agreement", "perplexity", "distilled_mean",
-                                       "distilled_std", "bits_compact", "bits_llama7b"])
+                                       "distilled_std", "bits_compact", "bits_llama7b", "rotated_agreement", "rotated_perplexity",
+                                       "rotated_distilled_mean", "rotated_distilled_std", "rotated_bits_compact", "rotated_bits_llama7b"])
+        let f = { (x: Double) in String(format: "%.4f", x) }
         for r in rows {
-            table.append([CSVTable.format(r.rate), r.centroids, String(format: "%.4f", r.agreement), String(format: "%.4f", r.perplexity),
-                          String(format: "%.4f", r.distilled.mean), String(format: "%.4f", r.distilled.std),
-                          String(format: "%.4f", r.bitsCompact), String(format: "%.4f", r.bitsLlama)])
+            table.append([CSVTable.format(r.rate), r.centroids, f(r.agreement), f(r.perplexity), f(r.distilled.mean), f(r.distilled.std),
+                          f(r.bitsCompact), f(r.bitsLlama), f(r.rotated.agreement), f(r.rotated.perplexity),
+                          f(r.rotated.distilled.mean), f(r.rotated.distilled.std), f(r.rotated.bitsCompact), f(r.rotated.bitsLlama)])
         }
         try table.write(to: folder.appendingPathComponent("codebook.csv"))
         return rows
@@ -160,11 +204,11 @@ struct Codebook: ParsableCommand {
  ## Against one bit
 
  Perplexity against the stored bits per weight of this compact model: the
- codebook's rates as two lines, post-training and with distilled scales
- (mean and standard deviation over seeds), OneBit and BinaryMoS (distilled)
- as points.
+ codebook's rates as lines, post-training and with distilled scales (mean
+ and standard deviation over seeds), each with and without the learned
+ rotation, OneBit and BinaryMoS (distilled) as points.
 
- {{figure: codebook.svg | Perplexity against stored bits per weight: the codebook post-training and with distilled scales, beside OneBit and BinaryMoS.}}
+ {{figure: codebook.svg | Perplexity against stored bits per weight: the codebook post-training and with distilled scales, with and without the learned rotation, beside OneBit and BinaryMoS.}}
  */
     func plot(_ distilled: [SweepRecord], _ folder: URL) throws {
         var points = CSVTable(columns: ["label", "bits", "perplexity_mean", "perplexity_std"])
@@ -186,6 +230,8 @@ struct Codebook: ParsableCommand {
             set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1
             plot "codebook.csv" skip 1 using 7:4 with linespoints pointtype 7 title "BTC codebook (post-training)", \\
                  "codebook.csv" skip 1 using 7:5:6 with yerrorlines pointtype 9 title "BTC codebook, scales distilled", \\
+                 "codebook.csv" skip 1 using 13:10 with linespoints pointtype 6 dashtype 2 title "rotated, post-training", \\
+                 "codebook.csv" skip 1 using 13:11:12 with yerrorlines pointtype 8 dashtype 2 title "rotated, scales distilled", \\
                  "codebook-points.csv" skip 1 using 2:3:4 with yerrorbars pointtype 5 title "OneBit, BinaryMoS E=4 (distilled)"
             """, to: folder.appendingPathComponent("codebook.gp"))
     }
@@ -214,19 +260,30 @@ struct Codebook: ParsableCommand {
                 ? "No rate reaches distilled OneBit's \(f(mean)) post-training. "
                 : "At \(better.map { CSVTable.format($0.rate) }.joined(separator: ", ")) bits it scores no worse than distilled OneBit's \(f(mean)) post-training. "
         }
+        let signed = { (x: Double) in String(format: "%+.4f", x) }
+        /// A table row: the rate, a distilled perplexity, and a paired difference with its interval and verdict.
+        func row(_ rate: Double, _ value: Estimate, _ d: Estimate) -> String {
+            "| \(CSVTable.format(rate)) | \(f(value.mean)) ± \(f(value.std)) | \(signed(d.mean)) | "
+                + (d.halfWidth.isFinite ? "[\(signed(d.low)), \(signed(d.high))] | " : "– | ")
+                + (d.resolved ? (d.mean > 0 ? "worse" : "better") : "not resolved") + " |\n"
+        }
         s += "\n\nWith its scales distilled by the same recipe, seed by seed against OneBit (perplexity difference, 95 % interval):\n\n"
         s += "| index bits per weight | distilled perplexity | − OneBit | 95 % interval | |\n|---|---|---|---|---|\n"
-        for r in rows {
-            let d = r.againstOneBit
-            s += "| \(CSVTable.format(r.rate)) | \(f(r.distilled.mean)) ± \(f(r.distilled.std)) | \(String(format: "%+.4f", d.mean)) | "
-            s += d.halfWidth.isFinite ? "[\(String(format: "%+.4f", d.low)), \(String(format: "%+.4f", d.high))] | " : "– | "
-            s += (d.resolved ? (d.mean > 0 ? "worse" : "better") : "not resolved") + " |\n"
-        }
+        s += rows.map { row($0.rate, $0.distilled, $0.againstOneBit) }.joined()
         if let whole = rows.first(where: { $0.agreement == 1 }), whole.againstOneBit.count > 0 {
             s += "\nAt \(CSVTable.format(whole.rate)) bits the codebook keeps every sign, so its distilled student is OneBit's layer "
-            s += "with the signs frozen: the difference there, \(String(format: "%+.4f", whole.againstOneBit.mean)), is what OneBit gains "
+            s += "with the signs frozen: the difference there, \(signed(whole.againstOneBit.mean)), is what OneBit gains "
             s += "by training its signs too (through the straight-through estimator).\n"
         }
+        s += "\nWith the learned rotation first, the codebook keeps \(String(format: "%.1f", 100 * first.rotated.agreement)) % to "
+        s += "\(String(format: "%.1f", 100 * last.rotated.agreement)) % of the signs of W R, and post-training perplexity goes "
+        s += rows.map { "\(f($0.perplexity)) → \(f($0.rotated.perplexity)) at \(CSVTable.format($0.rate))" }.joined(separator: ", ")
+        s += " (one run each: no seed changes a post-training code). Its two factors cost "
+        s += "\(String(format: "%.2f", first.rotated.bitsCompact - first.bitsCompact)) bits per weight as stored here and "
+        s += "\(String(format: "%.3f", first.rotated.bitsLlama - first.bitsLlama)) at LLaMA-1-7B's shapes. "
+        s += "With the scales then distilled, seed by seed, rotated minus not rotated:\n\n"
+        s += "| index bits per weight | rotated, distilled | − not rotated | 95 % interval | |\n|---|---|---|---|---|\n"
+        s += rows.map { row($0.rate, $0.rotated.distilled, $0.rotated.againstPlain) }.joined()
         return s
     }
 }

@@ -45,7 +45,8 @@ struct Frontier: ParsableCommand {
  flag per weight, so their exact storage is well above the 1.1 bits their
  papers quote for the signs alone: the table counts every bit. BTC (0.8
  index bits per weight, codebooks of 256 sub-vectors of 10 signs, OneBit's
- scales) is the previous chapter's, post-training and with its scales distilled.
+ scales) is the previous chapter's, post-training and with its scales
+ distilled, each with and without its learned rotation of the inputs.
 
  BiLLM's fit of one group is a mean and a scale in closed form; ARB's is the
  same followed by rounds of least squares, each kept only if the error fell:
@@ -85,13 +86,13 @@ struct Frontier: ParsableCommand {
         // The distilled students are the expert sweep's and the codebook chapter's.
         var records: [SweepRecord] = []
         for (methods, csv) in [([1, 4].map { Method(BinaryMoS(experts: $0)) }, "experts.csv"),
-                               ([Method(BTC(bitsPerWeight: 0.8, distill: true))], "codebook-distilled.csv")] {
+                               ([false, true].map { Method(BTC(bitsPerWeight: 0.8, distill: true, transform: $0)) }, "codebook-distilled.csv")] {
             var trained = Sweep(teacher: teacher, methods: methods, corpus: text, profile: settings)
             trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
             records += trained.own(try trained.run(into: studentFolder.appendingPathComponent(csv), log: log))
         }
         let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), BiLLM(), ARB(),
-                                                      ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(),
+                                                      ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(), BTC(bitsPerWeight: 0.8, transform: true),
                                                       RoundToNearest(), GPTQ()]
         var sweep = Sweep(teacher: teacher, methods: postTraining.map(Method.init), corpus: text, profile: settings)
         sweep.seeds = seeds; sweep.jobs = threads
@@ -141,6 +142,9 @@ struct Frontier: ParsableCommand {
             ("ARB-RC", ARB(variant: .rowColumn), ARB(variant: .rowColumn)),
             ("BTC 0.8 bits", BTC(), BTC()),
             ("BTC 0.8 bits, distilled", BTC(bitsPerWeight: 0.8, distill: true), BTC(bitsPerWeight: 0.8, distill: true)),
+            ("BTC 0.8 bits, rotated", BTC(bitsPerWeight: 0.8, transform: true), BTC(bitsPerWeight: 0.8, transform: true)),
+            ("BTC 0.8 bits, rotated, distilled", BTC(bitsPerWeight: 0.8, distill: true, transform: true),
+             BTC(bitsPerWeight: 0.8, distill: true, transform: true)),
             ("RTN 2-bit g128", RoundToNearest(), RoundToNearest()),
             ("GPTQ 2-bit g128", GPTQ(), GPTQ())]
         var rows: [Row] = []
@@ -229,7 +233,7 @@ struct Frontier: ParsableCommand {
         let timings = benchmark.run().filter { $0.kernel != "binary_swift" }
         var table = CSVTable(columns: ["kernel", "methods", "milliseconds", "speedup_vs_sgemv", "weight_bytes"])
         let methods = ["sgemv": "FP (float32)", "binary": "sign, OneBit, BTC (decoded)", "binarymos": "BinaryMoS E=4",
-                       "int2": "RTN, GPTQ 2-bit", "billm": "BiLLM, ARB"]
+                       "int2": "RTN, GPTQ 2-bit", "billm": "BiLLM, ARB", "btc_rotated": "BTC rotated (decoded)"]
         for t in timings {
             table.append([t.kernel, methods[t.kernel] ?? t.kernel, String(format: "%.4f", t.seconds * 1000),
                           String(format: "%.2f", timings[0].seconds / t.seconds), t.weightBytes])

@@ -53,12 +53,14 @@ struct MemoryCost: ParsableCommand {
  | PB-LLM, salient fraction r | (1 − r)·n·m + 8·r·n·m + n·m (index) + 4·16·n |
  | BiLLM, ARB: k salient columns, blocks of 128 | n·m + n·k (residual signs) + n·(m − k) (group flags) + m (column flags) + 6·16·n·⌈m/128⌉ |
  | ARB-RC | as ARB, with 4·16·n·⌈m/128⌉ row scales (no means) and 16·(m + k) column scales |
+ | BTC, b index bits per sub-vector of v signs | n·⌈m/v⌉·b + 2^b·v (codebook) + 16·(m + n) |
+ | BTC with its learned rotation R₁ ⊗ R₂ (m = k₁·k₂) | as BTC, + 16·(k₁² + k₂²) |
+ | 2-bit, groups of 128 | 2·n·m + 2·16·n·⌈m/128⌉ |
 
  Each method states its own count by part, and every number below comes
  from these functions; BinaryMoS's, for one:
 
  {{source: Sources/Binarization/Methods/BinaryMoSMethod.swift#storage}}
- | 2-bit, groups of 128 | 2·n·m + 2·16·n·⌈m/128⌉ |
 
  Embedding, head and norms stay in 16 bits for every method. With 32-bit
  scales the scale and router terms double. The table gives GB (10⁹ bytes) and
@@ -69,6 +71,8 @@ struct MemoryCost: ParsableCommand {
         list.append(("PB-LLM 10%", Method(PBLLM(salient: 0.1)), 16))
         list.append(("BiLLM / ARB", Method(BiLLM()), 16))
         list.append(("ARB-RC", Method(ARB(variant: .rowColumn)), 16))
+        list.append(("BTC 0.8", Method(BTC(bitsPerWeight: 0.8)), 16))
+        list.append(("BTC 0.8, rotated", Method(BTC(bitsPerWeight: 0.8, transform: true)), 16))
         list.append(("OneBit", Method(OneBit()), 16))
         for e in [1, 2, 4, 8] {
             let m = Method(BinaryMoS(experts: e))
@@ -122,7 +126,7 @@ struct MemoryCost: ParsableCommand {
         let storages = Self.methods.filter { $0.method.name != FullPrecision.name }
             .map { ($0.label, Storage.model(shape, $0.method, scaleBits: $0.scaleBits)) }
         // Parts in a fixed order: the weights' own bits first, full precision last.
-        let order = ["signs", "codes", "indices", "codebook", "salient weights", "salient index", "group flags", "scales", "router"]
+        let order = ["signs", "codes", "indices", "codebook", "salient weights", "salient index", "group flags", "scales", "rotation", "router"]
         let names = Set(storages.flatMap { $0.1.parts.keys }).subtracting(["full precision"])
         let parts = order.filter(names.contains) + names.subtracting(order).sorted() + ["full precision"]
         var table = CSVTable(columns: ["method"] + parts)

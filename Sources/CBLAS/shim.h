@@ -7,3 +7,9 @@
 // for each character argument). Debian ships no LAPACKE header with it.
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
 void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t uplo_len);
+
+// LAPACK's singular value decomposition, for the orthogonal factor of a small
+// matrix (Procrustes): A = U Σ Vᵀ.
+void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a, const int *lda,
+             double *s, double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork,
+             int *info, size_t jobu_len, size_t jobvt_len);

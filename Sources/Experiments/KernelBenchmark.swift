@@ -72,6 +72,7 @@ public struct KernelBenchmark {
                                  groupSize: group)
         // BiLLM and ARB (one layout): three sign planes a block, a tenth of the columns in float.
         let residual = m % 64 == 0 ? ResidualBinaryCode.random(rows: n, cols: m, salientFraction: 0.1, blockSize: 128, using: &rng) : nil
+        let rotation = KroneckerRotation.random(m, using: &rng)
         let int2Input = Tensor([tokens, columns])
         for t in 0..<tokens { for j in 0..<m { int2Input[t * columns + j] = x[t * m + j] } }
         // The closures hold the tensors themselves, so their buffers live as long as the kernels.
@@ -94,6 +95,11 @@ public struct KernelBenchmark {
                     int2Product(y.data, codes, int2Input.pointer, tokens: tokens, scratch: int2Scratch)
                 },
             ]
+            // BTC with its learned rotation: each token rotated (R₁ ⊗ R₂), then OneBit's kernel on the decoded signs.
+            let rotated = RotatedInputLinear(PackedBinaryLinear(onebit, precision: precision), rotation: rotation)
+            kernels.append(Kernel(name: "btc_rotated", activations: precision.rawValue, bytes: rotated.byteCount) {
+                rotated.forward(y.data, x.pointer, rows: tokens)
+            })
             if let layer = residual.flatMap({ $0.packed(precision: precision) as? PackedResidualBinaryLinear }) {
                 kernels.append(Kernel(name: "billm", activations: precision.rawValue, bytes: layer.byteCount) {
                     layer.forward(y.data, x.pointer, rows: tokens)

@@ -29,7 +29,8 @@ final class StudentTests: XCTestCase {
         var rtn3 = RoundToNearest(); rtn3.bits = 3; rtn3.groupSize = 8
         return Method.registry.map { Method($0.init()) }
             + [Method(BinaryMoS(experts: 3)), Method(PBLLM(salient: 0.1, saliency: .magnitude, compensation: false)), Method(rtn3),
-               Method(ARB(variant: .calibrated)), Method(ARB(variant: .rowColumn)), Method(BTC(bitsPerWeight: 0.6, distill: true))]
+               Method(ARB(variant: .calibrated)), Method(ARB(variant: .rowColumn)), Method(BTC(bitsPerWeight: 0.6, distill: true)),
+               Method(BTC(bitsPerWeight: 0.6, transform: true)), Method(BTC(bitsPerWeight: 0.6, distill: true, transform: true))]
     }
 
     func temporaryFile() -> URL {
@@ -103,39 +104,37 @@ final class StudentTests: XCTestCase {
     }
 
     /// The distillation loss's gradient (KL through the logits, hidden-state MSE
-    /// injected at every block) against finite differences, on routers and scales.
+    /// injected at every block) against finite differences, on routers and
+    /// scales: BinaryMoS's, and a rotated, distilled BTC's (through the rotation).
     func testDistillationGradientMatchesFiniteDifferences() {
         let teacher = tinyTeacher(seed: 4)
-        let method = Method(BinaryMoS(experts: 2))
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 5)
-        let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6)
-        var rng = SeededGenerator(seed: 7)
-        // Push the student away from the teacher and make the experts differ.
-        for block in student.blocks {
-            for (_, layer) in block.linears {
-                let mos = layer as! MixtureOfScalesLinear
-                for p in [mos.inputScale, mos.outputScale, mos.router!] {
-                    for i in 0..<p.value.count { p.value[i] *= 1 + 0.3 * rng.normal() }
-                }
+        for method in [Method(BinaryMoS(experts: 2)), Method(BTC(bitsPerWeight: 0.6, distill: true, transform: true))] {
+            let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6)
+            var rng = SeededGenerator(seed: 7)
+            // Push the student away from the teacher and make the experts differ.
+            let trained = student.parameters.filter { $0.trainable && !$0.name.hasSuffix(".weight") }
+            for p in trained where p.name.hasPrefix("layers.") {
+                for i in 0..<p.value.count { p.value[i] *= 1 + 0.3 * rng.normal() }
             }
-        }
-        let (inputs, targets) = corpus.windows(at: [10, 300], length: 8)
-        let objective = DistillationObjective()
-        func loss() -> Double {
-            let (kl, mse) = objective.lossAndGradients(student, teacher, inputs: inputs, targets: targets, batch: 2, length: 8)
-            return kl + 10 * mse
-        }
-        student.zeroGradients()
-        _ = loss()
-        let analytic = student.parameters.map(\.grad.array)
-        for (index, p) in student.parameters.enumerated() where p.trainable && !p.name.hasSuffix(".weight") {
-            for i in [0, p.value.count / 2, p.value.count - 1] {
-                let saved = p.value[i], eps: Float = 1e-2
-                p.value[i] = saved + eps; let plus = loss()
-                p.value[i] = saved - eps; let minus = loss()
-                p.value[i] = saved
-                let numeric = (plus - minus) / Double(2 * eps)
-                XCTAssertEqual(Double(analytic[index][i]), numeric, accuracy: 2e-3 + 3e-2 * abs(numeric), "\(p.name)[\(i)]")
+            let (inputs, targets) = corpus.windows(at: [10, 300], length: 8)
+            let objective = DistillationObjective()
+            func loss() -> Double {
+                let (kl, mse) = objective.lossAndGradients(student, teacher, inputs: inputs, targets: targets, batch: 2, length: 8)
+                return kl + 10 * mse
+            }
+            student.zeroGradients()
+            _ = loss()
+            let analytic = trained.map(\.grad.array)
+            for (index, p) in trained.enumerated() {
+                for i in [0, p.value.count / 2, p.value.count - 1] {
+                    let saved = p.value[i], eps: Float = 1e-2
+                    p.value[i] = saved + eps; let plus = loss()
+                    p.value[i] = saved - eps; let minus = loss()
+                    p.value[i] = saved
+                    let numeric = (plus - minus) / Double(2 * eps)
+                    XCTAssertEqual(Double(analytic[index][i]), numeric, accuracy: 2e-3 + 3e-2 * abs(numeric), "\(method) \(p.name)[\(i)]")
+                }
             }
         }
     }
@@ -175,13 +174,17 @@ final class StudentTests: XCTestCase {
     }
 
     /// BTC distilled afterwards: the loss falls, the scales move, the signs
-    /// (the codebook's) stay as they were.
+    /// (the codebook's) and the rotation stay as they were.
     func testDistilledCodebookTrainsItsScalesOnly() throws {
+        for transform in [false, true] { try distilledCodebookTrainsItsScalesOnly(transform: transform) }
+    }
+
+    func distilledCodebookTrainsItsScalesOnly(transform: Bool) throws {
         let teacher = tinyTeacher(seed: 8)
         let corpus = Corpus.synthetic(validationBytes: 2_000, seed: 9)
         var profile = Profile.named("smoke")!
         profile.model = tinyConfig(); profile.distillBatch = 4; profile.distillLearningRate = 3e-3
-        let method = Method(BTC(bitsPerWeight: 0.6, distill: true))
+        let method = Method(BTC(bitsPerWeight: 0.6, distill: true, transform: transform))
         XCTAssertTrue(method.isTrained)
         let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 10)
         let layers = student.blocks.flatMap(\.linears).map { $0.layer as! DistilledCodebookLinear }
@@ -191,6 +194,8 @@ final class StudentTests: XCTestCase {
         for (layer, code) in zip(layers, before) {
             XCTAssertEqual(layer.trained.indices, code.indices)
             XCTAssertEqual(layer.trained.codebook, code.codebook)
+            XCTAssertEqual(layer.trained.rotation, code.rotation)
+            XCTAssertEqual(code.rotation == nil, !transform)
             XCTAssertNotEqual(layer.trained.inputScale, code.inputScale)
             for i in 0..<(code.rows * code.cols) {
                 XCTAssertEqual(layer.layer.latent.value[i], code.sign(i / code.cols, i % code.cols))
@@ -213,7 +218,8 @@ final class StudentTests: XCTestCase {
         let (inputs, targets) = corpus.windows(at: [0, 50, 100, 150], length: 8)
         let methods: [any BinarizationMethod] = [SignWithScale(), OneBit(), BinaryMoS(), RoundToNearest(), GPTQ(), PBLLM(salient: 0.2),
                                                  BTC(bitsPerWeight: 0.6), BiLLM(), ARB(),
-                                                 ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(bitsPerWeight: 0.6, distill: true)]
+                                                 ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(bitsPerWeight: 0.6, distill: true),
+                                                 BTC(bitsPerWeight: 0.6, transform: true), BTC(bitsPerWeight: 0.6, distill: true, transform: true)]
         for method in methods.map(Method.init) {
             let student = Student.make(from: teacher, method: method, corpus: corpus, seed: 6, calibrationWindows: 8)
             let url = temporaryFile()
@@ -239,9 +245,12 @@ final class StudentTests: XCTestCase {
             let accounted = Storage.model(ModelShape(c), method)
             if method.kind is PBLLM || method.kind is BiLLM || method.kind is ARB {
                 XCTAssertGreaterThan(Student.linearBytesInMemory(packed), accounted.linearBits / 8)
-            } else if method.kind is BTC {
-                // Decoded for OneBit's kernel: a bit a weight and the two scales.
-                XCTAssertEqual(Student.linearBytesInMemory(packed), Storage.model(ModelShape(c), Method(OneBit())).linearBits / 8)
+            } else if let btc = method.kind as? BTC {
+                // Decoded for OneBit's kernel: a bit a weight and the two scales, and the rotation's factors in Float.
+                let rotations = packed.blocks.flatMap(\.linears).map { KroneckerRotation(identity: $0.layer.inFeatures) }
+                    .reduce(0) { $0 + 4 * ($1.k1 * $1.k1 + $1.k2 * $1.k2) }
+                XCTAssertEqual(Student.linearBytesInMemory(packed),
+                               Storage.model(ModelShape(c), Method(OneBit())).linearBits / 8 + (btc.transform ? rotations : 0))
             } else {
                 XCTAssertEqual(Student.linearBytesInMemory(packed), accounted.linearBits / 8, "\(method)")
             }
@@ -262,6 +271,8 @@ final class StudentTests: XCTestCase {
         case let b as PackedResidualBinaryLinear:
             return b.planes.flatMap { Array(UnsafeBufferPointer(start: $0.bits, count: $0.byteCount)) }
                 + (b.scales + b.salientWeights + b.columnScales).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
+        case let r as RotatedInputLinear:
+            return packedBytes(r.inner) + (r.rotation.left + r.rotation.right).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
         case let p as PackedPartialBinaryLinear:
             return Array(UnsafeBufferPointer(start: p.signs.bits, count: p.signs.byteCount))
                 + (p.mean + p.alpha).flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
