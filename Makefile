@@ -9,6 +9,10 @@ REGIME_SEEDS ?= 3
 THREADS ?= $(shell nproc)
 FIGURES ?= Figures
 
+ifeq ($(strip $(FIGURES)),)
+$(error FIGURES is empty: give the folder for the report, e.g. FIGURES=Figures)
+endif
+
 SWIFT   ?= swift
 BUILD    = $(SWIFT) build -c release
 BIN      = .build/release
@@ -26,13 +30,16 @@ ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_PartialBinary = --seeds 1 --students $(RUN)/students
 ARGS_Codebook = --seeds $(SEEDS) --students $(RUN)/students
 
-.PHONY: all deps build test test-browser report clean help
+.PHONY: all deps build test test-browser check-determinism check-interrupt test-asan test-tsan report clean help
 all: report
 
 help:
 	@echo "make report [PROFILE=quick|paper|smoke] [CORPUS=synthetic|PATH] [SEEDS=N] [THREADS=N]"
 	@echo "make test     unit tests, then the report pipeline on the smoke profile"
 	@echo "make test-browser  the smoke report in headless Chromium (layout, figures, formulas, links)"
+	@echo "make check-determinism  the same seed, profile and threads twice: every CSV identical"
+	@echo "make check-interrupt    make report interrupted (SIGINT, SIGTERM, SIGKILL), then finished"
+	@echo "make test-asan, test-tsan  the unit tests under AddressSanitizer, ThreadSanitizer"
 	@echo "make deps     check (and as root install) the Debian packages"
 	@echo "make clean    remove Figures/ output (keeps Figures/README.md)"
 
@@ -103,6 +110,18 @@ test-browser:
 	@bash .ci/deps browser
 	$(MAKE) --no-print-directory report PROFILE=smoke FIGURES=.build/smoke-report
 	BROWSER_CHECK_REQUIRED=1 python3 scripts/browser-check.py .build/smoke-report/report.html .build/smoke-report/screenshots
+
+# Reliability checks (scripts/check-*.sh), run by CI after the tests.
+check-determinism: build
+	bash scripts/check-determinism.sh $(THREADS)
+check-interrupt: build
+	bash scripts/check-interrupt.sh
+
+# The unit tests under the sanitizers, each in its own build folder.
+test-asan: | deps
+	$(SWIFT) test -c release --sanitize=address --scratch-path .build-asan --disable-swift-testing
+test-tsan: | deps
+	$(SWIFT) test -c release --sanitize=thread --scratch-path .build-tsan --disable-swift-testing
 
 clean:
 	find $(FIGURES) -mindepth 1 ! -name README.md -delete

@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Randomness"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Corpus", "Kernels", "Randomness"]),
         .testTarget(name: "BinarizationTests", dependencies: ["Binarization", "Transformer", "Kernels", "Corpus", "Randomness"]),
-        .testTarget(name: "CLITests", dependencies: ["mos"]),
+        .testTarget(name: "CLITests", dependencies: ["mos", "Experiments"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Files"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Binarization"]),
     ] + chapters.map { name, folder in

@@ -12,7 +12,7 @@ import Transformer
 /// seed changes), binarized from one teacher. Every finished point becomes a
 /// `SweepRecord`, kept as a CSV row; the file is rewritten whole each time
 /// (never half-written), and a rerun skips the points already in it, so an
-/// interrupted sweep resumes.
+/// interrupted sweep resumes. Two sweeps on one file take turns (FileLock).
 public struct Sweep {
     public var teacher: String                  // path of the full-precision teacher
     public var methods: [Method]
@@ -37,13 +37,18 @@ public struct Sweep {
         self.init(teacher: teacher, methods: [Method(method)], corpus: corpus, profile: profile)
     }
 
-    /// The teacher as the CSV names it: file name and a hash of its bytes, so a
-    /// retrained teacher never passes for the one a row was measured on.
+    /// The teacher as the CSV names it: file name and a hash of its tensors'
+    /// bytes, so a retrained teacher never passes for the one a row was
+    /// measured on, unless it trained to the same weights (the header, which
+    /// holds the training's wall time, is left out).
     public var teacherName: String {
         let name = (teacher as NSString).lastPathComponent
         guard let bytes = FileManager.default.contents(atPath: teacher) else { return name }
+        let header = bytes.count >= 8 ? bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) } : 0
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325          // FNV-1a
-        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        for b in bytes.dropFirst(header >= 0 && header <= bytes.count - 8 ? 8 + header : 0) {
+            hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3
+        }
         return name + "@" + String(hash, radix: 16)
     }
     func steps(_ method: Method) -> Int { method.isTrained ? steps ?? profile.distillSteps : 0 }
@@ -67,10 +72,23 @@ public struct Sweep {
         for m in methods { if let problem = m.problems.first { throw SweepError(problem) } }
         if let windows, windows < 1 { throw SweepError("windows must be at least 1") }
         do { try AtomicFile.checkTarget(csv) } catch let error as FileError { throw SweepError(error.description) }
+        // One sweep at a time on a file: a second waits, then runs only what the first left undone.
+        let fileLock = try FileLock(csv.deletingLastPathComponent().appendingPathComponent("." + csv.lastPathComponent + ".lock")) {
+            log("sweep: \(csv.lastPathComponent) is in use by \($0); waiting for it to finish")
+        }
+        defer { fileLock.release() }
         var records = try SweepRecord.read(csv)
         let teacherName = self.teacherName
         let done = Set(records.map(\.key))
+        let keys = points.map { key($0.method, seed: $0.seed, teacher: teacherName) }
         let todo = points.filter { !done.contains(key($0.method, seed: $0.seed, teacher: teacherName)) }
+        // Rows in one order whatever finished first: other sweeps' rows as they were, then this sweep's points in order.
+        let position = Dictionary(keys.enumerated().map { ($1, $0) }) { first, _ in first }
+        func ordered(_ records: [SweepRecord]) -> [SweepRecord] {
+            records.enumerated().sorted { a, b in
+                (position[a.element.key] ?? -1, a.offset) < (position[b.element.key] ?? -1, b.offset)
+            }.map(\.element)
+        }
         let workers = min(max(1, jobs), max(todo.count, 1))
         log("sweep: \(todo.count) point(s) to run (\(records.count) already in \(csv.lastPathComponent)), \(workers) at a time")
         guard !todo.isEmpty else { return records }
@@ -94,7 +112,7 @@ public struct Sweep {
                     let record = try runPoint(m, seed: seed, teacherName: teacherName)
                     lock.lock()
                     defer { lock.unlock() }
-                    records.append(record)
+                    records = ordered(records + [record])
                     try SweepRecord.table(records).write(to: csv)
                     finished += 1
                     log("[\(finished)/\(todo.count)] \(m) seed \(seed): perplexity \(String(format: "%.4f", record.perplexity)), "

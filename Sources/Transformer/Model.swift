@@ -120,6 +120,16 @@ final class Activations {
     }
 }
 
+/// Bytes that training at `batch` sequences a step holds: what `Activations`
+/// allocates, and the parameters with their gradients and AdamW's two
+/// moments. In Double, so that absurd sizes are counted rather than overflow.
+public func trainingBytes(_ c: ModelConfig, batch: Int) -> Double {
+    let n = Double(batch) * Double(c.context), (dim, ffn, layers) = (Double(c.dim), Double(c.ffnHidden), Double(c.layers))
+    let perRow = (layers + 1) * dim + layers * (7 * dim + 2 + 3 * ffn) + dim + 2 + Double(c.vocabulary) + 6 * dim + 3 * ffn
+    let probabilities = layers * Double(batch) * Double(c.heads) * Double(c.context) * Double(c.context)
+    return 4 * (n * perRow + probabilities + 4 * Double(c.parameterCount))
+}
+
 /// The whole decoder: embedding → blocks → final norm → head.
 public final class TransformerModel {
     public let config: ModelConfig

@@ -27,6 +27,13 @@ struct Train: ParsableCommand {
             guard batch >= 1 else { throw Failure("--batch must be at least 1") }
             profile.batch = batch
         }
+        // Refused up front, with the need, rather than failing to allocate later.
+        let need = trainingBytes(profile.model, batch: profile.batch), have = Double(ProcessInfo.processInfo.physicalMemory)
+        guard need < have else {
+            throw Failure("--batch \(profile.batch) needs about \(format(need / 1e9, 1)) GB to train the \(profile.name) model "
+                          + "(activations of \(profile.batch)×\(profile.model.context) bytes, weights, gradients, AdamW moments); "
+                          + "this machine has \(format(have / 1e9, 1)) GB")
+        }
         if let lr {
             guard lr > 0 && lr.isFinite else { throw Failure("--lr must be a positive number") }
             profile.learningRate = lr

@@ -40,6 +40,8 @@ final class BadInputTests: MosTestCase {
         try refuses(train + ["--steps=-3"], naming: ["--steps"])
         try refuses(train + ["--steps", "1000000000000"], naming: ["--steps"])
         try refuses(train + ["--batch", "0"], naming: ["--batch"])
+        // More memory than the machine has: refused before any allocation, with the need.
+        try refuses(train + ["--batch", "100000000"], naming: ["--batch", "GB", "this machine has"])
         try refuses(train + ["--lr=-1"], naming: ["--lr"])
         try refuses(train + ["--lr", "nan"], naming: ["--lr"])
         // A rate that blows up: training stops at the step, names what went first, writes nothing.

@@ -3,7 +3,7 @@ import XCTest
 import Foundation
 import Kernels
 import Corpus
-import Transformer
+@testable import Transformer
 
 func tinyConfig() -> ModelConfig {
     var c = ModelConfig()
@@ -16,6 +16,24 @@ final class ModelTests: XCTestCase {
 
     /// The whole model's loss gradient against finite differences, for a
     /// sample of entries of every parameter tensor.
+    /// The memory `mos train` refuses sizes by: trainingBytes against the
+    /// tensors Activations really allocates (counted by reflection), plus the
+    /// parameters four times (value, gradient, AdamW's two moments).
+    func testTrainingBytesCountWhatTrainingHolds() {
+        var c = ModelConfig()
+        c.dim = 16; c.layers = 3; c.heads = 2; c.ffnHidden = 40; c.context = 12
+        let activations = Activations(config: c, batch: 5, length: c.context)
+        let floats = Mirror(reflecting: activations).children.reduce(0) { sum, child in
+            switch child.value {
+            case let t as Tensor: return sum + t.count
+            case let ts as [Tensor]: return sum + ts.reduce(0) { $0 + $1.count }
+            default: return sum
+            }
+        }
+        XCTAssertEqual(trainingBytes(c, batch: 5), Double(4 * (floats + 4 * c.parameterCount)))
+        XCTAssertEqual(c.parameterCount, TransformerModel(config: c, seed: 1).parameters.reduce(0) { $0 + $1.value.count })
+    }
+
     func testModelGradientMatchesFiniteDifferences() {
         let model = TransformerModel(config: tinyConfig(), seed: 7)
         // Larger weights than the init so every path carries signal.
