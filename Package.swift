@@ -39,6 +39,11 @@ let package = Package(
         .target(name: "Experiments", dependencies: ["Binarization", "Notebook", "Files", "Transformer", "Corpus", "Kernels", "Randomness",
                                                     .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: native),
+        // The file readers as a fuzzer drives them (make fuzz); built normally, it replays inputs.
+        .executableTarget(
+            name: "fuzz-readers",
+            dependencies: ["Binarization", "Corpus", "Experiments", "Kernels", "Randomness"],
+            swiftSettings: native),
         .executableTarget(
             name: "mos",
             dependencies: ["Kernels", "Corpus", "Transformer", "Binarization", "Notebook", "Experiments", "Files",
@@ -48,7 +53,7 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "Randomness"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer", "Corpus", "Kernels", "Randomness"]),
         .testTarget(name: "BinarizationTests", dependencies: ["Binarization", "Transformer", "Kernels", "Corpus", "Randomness"]),
-        .testTarget(name: "CLITests", dependencies: ["mos", "Experiments"]),
+        .testTarget(name: "CLITests", dependencies: ["mos", "fuzz-readers", "Experiments"]),
         .testTarget(name: "NotebookTests", dependencies: ["Notebook", "Files"]),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Binarization"]),
     ] + chapters.map { name, folder in

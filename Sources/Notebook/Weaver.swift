@@ -217,6 +217,12 @@ public struct Weaver {
             case "table", "folded-table":
                 // The wrapper scrolls a wide table sideways instead of widening the page.
                 let table = try CSVTable.read(from: url)
+                // A result that is not a number is a failure upstream, never a figure to print.
+                for (r, row) in table.rows.enumerated() {
+                    for (c, cell) in row.enumerated() where Double(cell).map({ !$0.isFinite }) ?? false {
+                        throw failure("row \(r + 1), column \(table.columns[c]) is \(cell): a result that is not a number")
+                    }
+                }
                 let html = "<div class=\"table\">\n" + table.htmlTable() + "</div>\n"
                 guard directive.kind == "folded-table" else { return html }
                 return "<details class=\"data\"><summary>the numbers: \(HTMLText.escape(directive.name)), "
@@ -235,6 +241,9 @@ public struct Weaver {
                     + "</figcaption>\n</figure>\n"
             default:
                 let markdown = try TextFile.read(url)
+                if let bad = markdown.range(of: #"(?i)(?<![\w.])[-+]?(nan|inf(inity)?)(?![\w])"#, options: .regularExpression) {
+                    throw failure("shows \(markdown[bad]) as a number")
+                }
                 return parser.html(from: markdown) + "\n"
             }
         } catch let error as WeaverError {

@@ -169,6 +169,21 @@ final class WeaverTests: XCTestCase {
         }
     }
 
+    /// A NaN or infinity in a table or in generated findings stops the weave,
+    /// naming the file and where; words that merely contain the letters pass.
+    func testNotANumberIsNeverShownAsOne() throws {
+        let directory = try makeTemporaryDirectory()
+        try "a,b\n1,2\n3,nan\n".write(to: directory.appendingPathComponent("t.csv"), atomically: true, encoding: .utf8)
+        try "Perplexity -inf here.\n".write(to: directory.appendingPathComponent("f.md"), atomically: true, encoding: .utf8)
+        try "Information, infinite nanny: fine.\n".write(to: directory.appendingPathComponent("ok.md"), atomically: true, encoding: .utf8)
+        for (directive, words) in [("{{table: t.csv}}", ["t.csv", "row 2", "column b", "nan"]), ("{{include: f.md}}", ["f.md", "-inf"])] {
+            XCTAssertThrowsError(try Weaver().weave(source: "//: # T\n//: \(directive)\n", chapter: "c.swift", artifacts: directory)) {
+                for w in words { XCTAssertTrue("\($0)".contains(w), "\($0) lacks \(w)") }
+            }
+        }
+        XCTAssertNoThrow(try Weaver().weave(source: "//: # T\n//: {{include: ok.md}}\n", chapter: "c.swift", artifacts: directory))
+    }
+
     func testUnknownDirectiveIsAnError() {
         let source = "//: # T\n//: {{plot: x.csv}}\n"
         XCTAssertThrowsError(try Weaver().weave(source: source, chapter: "c.swift",
