@@ -81,7 +81,7 @@ public struct Sweep {
         let teacherName = self.teacherName
         let done = Set(records.map(\.key))
         let keys = points.map { key($0.method, seed: $0.seed, teacher: teacherName) }
-        let todo = points.filter { !done.contains(key($0.method, seed: $0.seed, teacher: teacherName)) }
+        let todo = zip(points, keys).filter { !done.contains($0.1) }.map(\.0)
         // Rows in one order whatever finished first: other sweeps' rows as they were, then this sweep's points in order.
         let position = Dictionary(keys.enumerated().map { ($1, $0) }) { first, _ in first }
         func ordered(_ records: [SweepRecord]) -> [SweepRecord] {
