@@ -106,8 +106,8 @@ public struct KroneckerRotation: Equatable, Sendable {
                                encode: ([Float]) -> [Float]) -> (rotation: KroneckerRotation, errors: [Double]) {
         let weight = Array(UnsafeBufferPointer(start: w, count: n * m))
         var rotation = KroneckerRotation(identity: m)
-        var rotated = weight, target = encode(rotated)
-        var errors = [squaredDistance(rotated, target)]
+        var target = encode(weight)
+        var errors = [squaredDistance(weight, target)]
         for _ in 0..<rounds {
             var next = rotation
             let (k1, k2) = (next.k1, next.k2)
@@ -123,7 +123,7 @@ public struct KroneckerRotation: Equatable, Sendable {
             let nextRotated = next.applied(weight, rows: n), nextTarget = encode(nextRotated)
             let error = squaredDistance(nextRotated, nextTarget)
             guard error < errors.last! else { break }
-            (rotation, rotated, target) = (next, nextRotated, nextTarget)
+            (rotation, target) = (next, nextTarget)
             errors.append(error)
         }
         return (rotation, errors)
