@@ -4,10 +4,21 @@
 PROFILE ?= quick
 CORPUS  ?= synthetic
 SEEDS   ?= 5
-# The budget and width sweep trains two students per point and seed: fewer seeds keep it in time.
+# The budget and width sweep trains two students per point and seed, the codebook chapter ten
+# per seed (five rates, with and without the rotation): fewer seeds keep the report within 15
+# minutes on two cores.
 REGIME_SEEDS ?= 3
+CODEBOOK_SEEDS ?= 3
 THREADS ?= $(shell nproc)
 FIGURES ?= Figures
+# SCHEDULER=slurm runs the chapters' student sweeps as Slurm array jobs (see the README's
+# cluster section), with SLURM_OPTIONS such as "--partition cpu --time 2:00:00 --throttle 64".
+SCHEDULER ?= local
+ifeq ($(SCHEDULER),slurm)
+SCHEDULE := --slurm $(SLURM_OPTIONS)
+else ifneq ($(SCHEDULER),local)
+$(error SCHEDULER=$(SCHEDULER): choose local or slurm)
+endif
 
 ifeq ($(strip $(FIGURES)),)
 $(error FIGURES is empty: give the folder for the report, e.g. FIGURES=Figures)
@@ -28,15 +39,17 @@ ARGS_Regime  = --seeds $(REGIME_SEEDS) --students $(RUN)/students
 ARGS_Router  = --students $(RUN)/students
 ARGS_Frontier = --seeds $(SEEDS) --students $(RUN)/students
 ARGS_PartialBinary = --seeds 1 --students $(RUN)/students
-ARGS_Codebook = --seeds $(SEEDS) --students $(RUN)/students
+ARGS_Codebook = --seeds $(CODEBOOK_SEEDS) --students $(RUN)/students
 
-.PHONY: all deps build test test-browser check-determinism check-interrupt check-concurrent test-asan test-tsan fuzz report clean help
+.PHONY: all deps build test test-browser test-slurm check-determinism check-interrupt check-concurrent test-asan test-tsan fuzz \
+	report clean help
 all: report
 
 help:
-	@echo "make report [PROFILE=quick|paper|smoke] [CORPUS=synthetic|PATH] [SEEDS=N] [THREADS=N]"
+	@echo "make report [PROFILE=quick|paper|smoke] [CORPUS=synthetic|PATH] [SEEDS=N] [THREADS=N] [SCHEDULER=local|slurm]"
 	@echo "make test     unit tests, then the report pipeline on the smoke profile"
 	@echo "make test-browser  the smoke report in headless Chromium (layout, figures, formulas, links)"
+	@echo "make test-slurm  a one-node Slurm here (root): the smoke expert sweep through it, against a local run"
 	@echo "make check-determinism  the same seed, profile and threads twice: every CSV identical"
 	@echo "make check-interrupt    make report interrupted (SIGINT, SIGTERM, SIGKILL), then finished"
 	@echo "make check-concurrent   two make report runs on one folder at once"
@@ -78,7 +91,8 @@ $(STUDENTS): $(TEACHER) $(STAMPS)/library
 $(RUN)/%/.done: $(TEACHER) $(STUDENTS) $(STAMPS)/% | build
 	@mkdir -p $(@D)
 	$(BIN)/$(shell echo $* | sed -E 's/([a-z])([A-Z])/\1-\2/g' | tr A-Z a-z) \
-	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D) $(ARGS_$*)
+	  --teacher $(TEACHER) --corpus $(CORPUS) --profile $(PROFILE) --threads $(THREADS) --out $(@D) $(ARGS_$*) \
+	  $(SCHEDULE)
 	@cd $(@D) && for gp in *.gp; do [ ! -e "$$gp" ] || gnuplot "$$gp" || exit 1; done
 	@touch $@
 
@@ -112,6 +126,10 @@ test-browser:
 	@bash .ci/deps browser
 	$(MAKE) --no-print-directory report PROFILE=smoke FIGURES=.build/smoke-report
 	BROWSER_CHECK_REQUIRED=1 python3 scripts/browser-check.py .build/smoke-report/report.html .build/smoke-report/screenshots
+
+# A real one-node Slurm (scripts/slurm-local.sh; needs root): sweeps through it equal local ones.
+test-slurm: build
+	bash scripts/check-slurm.sh
 
 # Reliability checks (scripts/check-*.sh), run by CI after the tests.
 check-determinism: build

@@ -48,14 +48,14 @@ struct Codebook: ParsableCommand {
         let text = try options.loadCorpus(settings)
         let teacherPath = try options.teacherPath(settings, text)
         let log = ChapterOptions.log
-        var sweep = Sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
-        sweep.jobs = options.threads; sweep.saveDirectory = options.studentFolder
+        var sweep = options.sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
+        sweep.saveDirectory = options.studentFolder
         let codebooks = sweep.own(try sweep.run(into: options.studentFolder.appendingPathComponent("codebook.csv"), log: log))
         // OneBit and BinaryMoS are the expert sweep's students; the distilled codebooks are new.
         var distilled: [SweepRecord] = []
         for (methods, csv) in [([1, 4].map { Method(BinaryMoS(experts: $0)) }, "experts.csv"), (distilledMethods, "codebook-distilled.csv")] {
-            var trained = Sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
-            trained.seeds = options.seeds; trained.jobs = options.threads; trained.saveDirectory = options.studentFolder
+            var trained = options.sweep(teacher: teacherPath, methods: methods, corpus: text, profile: settings)
+            trained.saveDirectory = options.studentFolder
             distilled += trained.own(try trained.run(into: options.studentFolder.appendingPathComponent(csv), log: log))
         }
         let teacher = try Student.load(from: URL(fileURLWithPath: teacherPath)).model

@@ -62,9 +62,8 @@ struct Experts: ParsableCommand {
         }
         let text = try options.loadCorpus(settings)
         let teacherPath = try options.teacherPath(settings, text)
-        var sweep = Sweep(teacher: teacherPath, methods: counts.map { Method(BinaryMoS(experts: $0)) }, corpus: text,
-                          profile: settings)
-        sweep.seeds = options.seeds; sweep.jobs = options.threads
+        var sweep = options.sweep(teacher: teacherPath, methods: counts.map { Method(BinaryMoS(experts: $0)) }, corpus: text,
+                                  profile: settings)
         sweep.saveDirectory = options.studentFolder
         let records = try sweep.run(into: options.studentFolder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
         let reference = evaluate(try Student.load(from: URL(fileURLWithPath: teacherPath)).model, corpus: text,

@@ -79,7 +79,7 @@ struct Frontier: ParsableCommand {
  */
     func run() throws {
         let settings = try options.start()
-        let (folder, studentFolder, seeds, threads) = (options.folder, options.studentFolder, options.seeds, options.threads)
+        let (folder, studentFolder) = (options.folder, options.studentFolder)
         let text = try options.loadCorpus(settings)
         let teacher = try options.teacherPath(settings, text)
         let log = ChapterOptions.log
@@ -87,15 +87,14 @@ struct Frontier: ParsableCommand {
         var records: [SweepRecord] = []
         for (methods, csv) in [([1, 4].map { Method(BinaryMoS(experts: $0)) }, "experts.csv"),
                                ([false, true].map { Method(BTC(bitsPerWeight: 0.8, distill: true, transform: $0)) }, "codebook-distilled.csv")] {
-            var trained = Sweep(teacher: teacher, methods: methods, corpus: text, profile: settings)
-            trained.seeds = seeds; trained.jobs = threads; trained.saveDirectory = studentFolder
+            var trained = options.sweep(teacher: teacher, methods: methods, corpus: text, profile: settings)
+            trained.saveDirectory = studentFolder
             records += trained.own(try trained.run(into: studentFolder.appendingPathComponent(csv), log: log))
         }
         let postTraining: [any BinarizationMethod] = [FullPrecision(), SignWithScale(), PBLLM(), BiLLM(), ARB(),
                                                       ARB(variant: .calibrated), ARB(variant: .rowColumn), BTC(), BTC(bitsPerWeight: 0.8, transform: true),
                                                       RoundToNearest(), GPTQ()]
-        var sweep = Sweep(teacher: teacher, methods: postTraining.map(Method.init), corpus: text, profile: settings)
-        sweep.seeds = seeds; sweep.jobs = threads
+        let sweep = options.sweep(teacher: teacher, methods: postTraining.map(Method.init), corpus: text, profile: settings)
         records += sweep.own(try sweep.run(into: studentFolder.appendingPathComponent("post-training.csv"), log: log))
         let rows = try summarize(records, folder)
         let layerCheck = try layerErrors(teacher: teacher, text: text, folder)

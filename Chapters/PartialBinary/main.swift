@@ -53,8 +53,7 @@ struct PartialBinary: ParsableCommand {
                 ratios.map { Method(PBLLM(salient: $0, saliency: saliency, compensation: compensation)) }
             }
         }
-        var sweep = Sweep(teacher: teacher, methods: methods, corpus: text, profile: settings)
-        sweep.seeds = options.seeds; sweep.jobs = options.threads
+        let sweep = options.sweep(teacher: teacher, methods: methods, corpus: text, profile: settings)
         let records = sweep.own(try sweep.run(into: options.studentFolder.appendingPathComponent("partial-binary.csv"),
                                               log: ChapterOptions.log))
         let check = try compensationCheck(teacher: teacher, text: text, ratios: ratios)

@@ -91,8 +91,9 @@ struct Regime: ParsableCommand {
     /// OneBit and BinaryMoS E=4 from one teacher, over the seeds, compared seed by seed.
     func point(teacher: String, profile: Profile, text: Corpus, steps: Int?, _ teacherPerplexity: Double,
                csv: String) throws -> Point {
-        var sweep = Sweep(teacher: teacher, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text, profile: profile)
-        sweep.seeds = options.seeds; sweep.jobs = options.threads; sweep.steps = steps
+        var sweep = options.sweep(teacher: teacher, methods: [1, 4].map { Method(BinaryMoS(experts: $0)) }, corpus: text,
+                                  profile: profile)
+        sweep.steps = steps
         let records = try sweep.run(into: options.studentFolder.appendingPathComponent(csv), log: ChapterOptions.log)
         let byExperts = Sweep.perplexityBySeed(sweep.own(records))
         let one = byExperts[1] ?? [:], four = byExperts[4] ?? [:]

@@ -48,7 +48,8 @@ struct Router: ParsableCommand {
         let method = Method(BinaryMoS(experts: experts))
         let file = folder.appendingPathComponent(Sweep.fileName(method, seed: 1))
         if !FileManager.default.fileExists(atPath: file.path) {
-            var sweep = Sweep(teacher: try options.teacherPath(settings, text), methods: [method], corpus: text, profile: settings)
+            var sweep = options.sweep(teacher: try options.teacherPath(settings, text), methods: [method], corpus: text,
+                                      profile: settings)
             sweep.seeds = 1; sweep.saveDirectory = folder
             try sweep.run(into: folder.appendingPathComponent("experts.csv"), log: ChapterOptions.log)
         }

@@ -20,6 +20,9 @@ public struct Corpus: Sendable {
     public let registers: [UInt8]?
     /// Training windows come from fresh generator output, never from `bytes`.
     public let streamsTraining: Bool
+    /// What `load` was given ("synthetic" or the file's path), so that another
+    /// process can load the same corpus (a sweep's points run elsewhere).
+    public var source: String
 
     public init(name: String, bytes: [UInt8], probabilities: [Double]? = nil, registers: [UInt8]? = nil,
                 streamsTraining: Bool = false) {
@@ -30,6 +33,7 @@ public struct Corpus: Sendable {
         self.probabilities = probabilities
         self.registers = registers
         self.streamsTraining = streamsTraining
+        source = name
     }
 
     /// The synthetic language of `SyntheticLanguage`: `validationBytes` held-out
@@ -63,11 +67,12 @@ public struct Corpus: Sendable {
     public static func load(_ source: String, syntheticBytes: Int = 100_000, seed: UInt64 = 1234,
                             minimumBytes: Int) throws -> Corpus
     {
-        let corpus: Corpus
+        var corpus: Corpus
         if source == "synthetic" {
             corpus = synthetic(validationBytes: syntheticBytes, seed: seed)
         } else {
             corpus = Corpus(name: (source as NSString).lastPathComponent, bytes: try readFile(source))
+            corpus.source = source
         }
         let needed = corpus.streamsTraining ? minimumBytes : bytesNeeded(forValidation: minimumBytes)
         guard corpus.bytes.count >= needed else {

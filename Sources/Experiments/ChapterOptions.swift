@@ -1,6 +1,7 @@
 import ArgumentParser
 import Files
 import Foundation
+import Binarization
 import Corpus
 import Kernels
 import Notebook
@@ -8,8 +9,8 @@ import Transformer
 
 /// The options every chapter takes, so that each runs on its own as it runs in
 /// the report: `CHAPTER --out DIR [--teacher FILE] [--corpus synthetic|PATH]
-/// [--profile quick] [--seeds N] [--students DIR] [--threads N]`, with the
-/// corpus, profile and thread options `mos` has.
+/// [--profile quick] [--seeds N] [--students DIR] [--threads N] [--slurm …]`,
+/// with the corpus, profile, thread and Slurm options `mos` has.
 public struct ChapterOptions: ParsableArguments {
     @Option(help: "Folder for the chapter's tables, diagrams and plot scripts.") public var out: String
     @Option(help: "A trained teacher (.safetensors); made with --profile when absent.") public var teacher: String?
@@ -18,6 +19,7 @@ public struct ChapterOptions: ParsableArguments {
     @Option(help: "Seeds per setting, where the chapter binarizes students (each seed shared by every setting).") public var seeds = 5
     @Option(help: "Where students are kept, shared between chapters (default: OUT/students).") public var students: String?
     @OptionGroup public var compute: ComputeOptions
+    @OptionGroup public var scheduler: SlurmOptions
     /// Threads; sweeps run as many points at once.
     public var threads: Int { compute.threads }
 
@@ -61,6 +63,13 @@ public struct ChapterOptions: ParsableArguments {
         progress.finish()
         Self.log("\(name): " + record.sentence)
         return url.path
+    }
+
+    /// A sweep with the chapter's seeds, points at once (its threads) and scheduler.
+    public func sweep(teacher: String, methods: [Method], corpus: Corpus, profile: Profile) -> Sweep {
+        var sweep = Sweep(teacher: teacher, methods: methods, corpus: corpus, profile: profile)
+        sweep.seeds = seeds; sweep.jobs = threads; sweep.slurm = scheduler.scheduler
+        return sweep
     }
 
     /// Progress lines of a sweep, on standard error.

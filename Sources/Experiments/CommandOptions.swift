@@ -54,3 +54,31 @@ public struct Failure: Error, CustomStringConvertible {
     public let description: String
     public init(_ message: String) { description = message }
 }
+
+/// --slurm and its settings: a sweep's points as a Slurm array job (Slurm.swift).
+public struct SlurmOptions: ParsableArguments {
+    @Flag(help: "Run the sweep's points as a Slurm array job, one task per point, on a folder the cluster shares.")
+    public var slurm = false
+    @Option(help: "Slurm partition (default: the cluster's).") var partition: String?
+    @Option(help: "Slurm time limit per point, e.g. 1:00:00 (default: the partition's).") var time: String?
+    @Option(help: "CPUs per task: a point uses one; more only where a cluster gives memory per CPU.") var cpusPerTask = 1
+    @Option(help: "At most this many points at once (sbatch --array=…%N; default: as many as Slurm allows).") var throttle: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        guard cpusPerTask >= 1 else { throw ValidationError("--cpus-per-task must be at least 1") }
+        if let throttle, throttle < 1 { throw ValidationError("--throttle must be at least 1") }
+        if !slurm, partition != nil || time != nil || throttle != nil || cpusPerTask != 1 {
+            throw ValidationError("--partition, --time, --cpus-per-task and --throttle go with --slurm")
+        }
+    }
+
+    /// The scheduler these options ask for (nil: run here).
+    public var scheduler: Slurm? {
+        guard slurm else { return nil }
+        var s = Slurm()
+        s.partition = partition; s.time = time; s.cpusPerTask = cpusPerTask; s.throttle = throttle
+        return s
+    }
+}

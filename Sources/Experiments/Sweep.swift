@@ -13,6 +13,8 @@ import Transformer
 /// `SweepRecord`, kept as a CSV row; the file is rewritten whole each time
 /// (never half-written), and a rerun skips the points already in it, so an
 /// interrupted sweep resumes. Two sweeps on one file take turns (FileLock).
+/// Each point can also run on its own, in another process or on another
+/// machine, into a file of its own that the sweep gathers (SweepPoints.swift).
 public struct Sweep {
     public var teacher: String                  // path of the full-precision teacher
     public var methods: [Method]
@@ -28,6 +30,15 @@ public struct Sweep {
     /// they are built for wide layers, and at the compact model's widths
     /// (64 to 384) one thread scores about four times slower than sgemm.
     public var packed = false
+    /// Run the points as a Slurm array job rather than here (nil: here).
+    public var slurm: Slurm?
+    /// The `mos` that runs points on their own.
+    public var executable = Sweep.mos
+    /// The `mos` beside this program (a chapter's, or mos itself).
+    public static var mos: String {
+        (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
+            .deletingLastPathComponent().appendingPathComponent("mos").standardizedFileURL.path
+    }
 
     public init(teacher: String, methods: [Method], corpus: Corpus, profile: Profile) {
         self.teacher = teacher; self.methods = methods; self.corpus = corpus; self.profile = profile
@@ -45,10 +56,7 @@ public struct Sweep {
         let name = (teacher as NSString).lastPathComponent
         guard let bytes = FileManager.default.contents(atPath: teacher) else { return name }
         let header = bytes.count >= 8 ? bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) } : 0
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325          // FNV-1a
-        for b in bytes.dropFirst(header >= 0 && header <= bytes.count - 8 ? 8 + header : 0) {
-            hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3
-        }
+        let hash = fnv1a(bytes.dropFirst(header >= 0 && header <= bytes.count - 8 ? 8 + header : 0))
         return name + "@" + String(hash, radix: 16)
     }
     func steps(_ method: Method) -> Int { method.isTrained ? steps ?? profile.distillSteps : 0 }
@@ -61,33 +69,39 @@ public struct Sweep {
         return all.filter { $0.teacher == name && $0.steps == steps($0.method) && $0.seed <= UInt64(max(1, seeds)) }
     }
 
-    /// The points, in order: every method with each of its seeds.
-    var points: [(method: Method, seed: UInt64)] {
-        methods.flatMap { m in (1...(m.dependsOnSeed ? max(1, seeds) : 1)).map { (m, UInt64($0)) } }
+    /// One point of a sweep: a method's settings and a seed. `index` counts
+    /// from 1 in the sweep's order (every method with each of its seeds), the
+    /// order of its rows and of its tasks on Slurm.
+    public struct Point: Sendable {
+        public let index: Int
+        public let method: Method
+        public let seed: UInt64
+        public var label: String { "\(method) seed \(seed)" }
     }
 
-    /// Runs the points not yet in `csv` and returns every record the file holds.
+    /// The points, in order.
+    public var points: [Point] {
+        let pairs = methods.flatMap { m in (1...(m.dependsOnSeed ? max(1, seeds) : 1)).map { (m, UInt64($0)) } }
+        return pairs.enumerated().map { Point(index: $0.offset + 1, method: $0.element.0, seed: $0.element.1) }
+    }
+
+    /// Runs the points not yet done (neither in `csv` nor in a point file
+    /// beside it), here or on Slurm as `slurm` says, and returns every
+    /// record the file then holds.
     @discardableResult
     public func run(into csv: URL, log: (String) -> Void) throws -> [SweepRecord] {
-        for m in methods { if let problem = m.problems.first { throw SweepError(problem) } }
-        if let windows, windows < 1 { throw SweepError("windows must be at least 1") }
-        do { try AtomicFile.checkTarget(csv) } catch let error as FileError { throw SweepError(error.description) }
+        try check(csv)
         // One sweep at a time on a file: a second waits, then runs only what the first left undone.
-        let fileLock = try FileLock(csv.deletingLastPathComponent().appendingPathComponent("." + csv.lastPathComponent + ".lock")) {
-            log("sweep: \(csv.lastPathComponent) is in use by \($0); waiting for it to finish")
-        }
+        let fileLock = try lock(csv, log: log)
         defer { fileLock.release() }
-        var records = try SweepRecord.read(csv)
         let teacherName = self.teacherName
-        let done = Set(records.map(\.key))
-        let keys = points.map { key($0.method, seed: $0.seed, teacher: teacherName) }
-        let todo = zip(points, keys).filter { !done.contains($0.1) }.map(\.0)
-        // Rows in one order whatever finished first: other sweeps' rows as they were, then this sweep's points in order.
-        let position = Dictionary(keys.enumerated().map { ($1, $0) }) { first, _ in first }
-        func ordered(_ records: [SweepRecord]) -> [SweepRecord] {
-            records.enumerated().sorted { a, b in
-                (position[a.element.key] ?? -1, a.offset) < (position[b.element.key] ?? -1, b.offset)
-            }.map(\.element)
+        var (records, todo) = try gather(csv, teacher: teacherName)
+        if let slurm, !todo.isEmpty {
+            log("sweep: \(todo.count) point(s) to run on Slurm (\(records.count) already in \(csv.lastPathComponent))")
+            try slurm.submit(self, todo, csv: csv, wait: true, log: log)
+            (records, todo) = try gather(csv, teacher: teacherName)
+            guard todo.isEmpty else { throw SweepError(Self.missing(todo, csv: csv)) }
+            return records
         }
         let workers = min(max(1, jobs), max(todo.count, 1))
         log("sweep: \(todo.count) point(s) to run (\(records.count) already in \(csv.lastPathComponent)), \(workers) at a time")
@@ -108,15 +122,14 @@ public struct Sweep {
                 lock.unlock()
                 if stop { return }
                 do {
-                    let (m, seed) = todo[index]
-                    let record = try runPoint(m, seed: seed, teacherName: teacherName)
+                    let point = todo[index]
+                    let record = try runPoint(point.method, seed: point.seed, teacherName: teacherName)
                     lock.lock()
                     defer { lock.unlock() }
-                    records = ordered(records + [record])
+                    records = ordered(records + [record], teacher: teacherName)
                     try SweepRecord.table(records).write(to: csv)
                     finished += 1
-                    log("[\(finished)/\(todo.count)] \(m) seed \(seed): perplexity \(String(format: "%.4f", record.perplexity)), "
-                        + "\(String(format: "%.3f", record.bitsPerWeight)) bits/weight, \(String(format: "%.1f", record.seconds)) s")
+                    log("[\(finished)/\(todo.count)] \(point.label): " + Self.summary(record))
                 } catch {
                     lock.lock()
                     failure = failure ?? error
@@ -126,6 +139,33 @@ public struct Sweep {
         }
         if let failure { throw failure }
         return records
+    }
+
+    static func summary(_ record: SweepRecord) -> String {
+        "perplexity \(String(format: "%.4f", record.perplexity)), \(String(format: "%.3f", record.bitsPerWeight)) bits/weight, "
+            + "\(String(format: "%.1f", record.seconds)) s"
+    }
+
+    /// What must hold before any point runs.
+    func check(_ csv: URL) throws {
+        for m in methods { if let problem = m.problems.first { throw SweepError(problem) } }
+        if let windows, windows < 1 { throw SweepError("windows must be at least 1") }
+        do { try AtomicFile.checkTarget(csv) } catch let error as FileError { throw SweepError(error.description) }
+    }
+
+    func lock(_ csv: URL, log: (String) -> Void) throws -> FileLock {
+        try FileLock(csv.deletingLastPathComponent().appendingPathComponent("." + csv.lastPathComponent + ".lock")) {
+            log("sweep: \(csv.lastPathComponent) is in use by \($0); waiting for it to finish")
+        }
+    }
+
+    /// Rows in one order whatever finished first: other sweeps' rows as they
+    /// were, then this sweep's points in order.
+    func ordered(_ records: [SweepRecord], teacher name: String) -> [SweepRecord] {
+        let position = Dictionary(points.enumerated().map { (key($0.element.method, seed: $0.element.seed, teacher: name), $0.offset) }) { a, _ in a }
+        return records.enumerated().sorted { a, b in
+            (position[a.element.key] ?? -1, a.offset) < (position[b.element.key] ?? -1, b.offset)
+        }.map(\.element)
     }
 
     /// One point: binarize, save, reload (so the student is scored as stored: its codes

@@ -17,6 +17,14 @@ struct SweepCommand: ParsableCommand {
         simulation of their codes, or with --packed on the packed kernels (the same perplexity to about 1e-6, \
         slower at the compact model's widths).
 
+        The points are independent and can run anywhere that shares --out's folder: --plan prints, as \
+        JSON lines, those without a record and the command that runs each; --point K runs point K (from \
+        1, in the order of --plan) into a file of its own in NAME.points/ beside NAME.csv; --collect \
+        moves those records into the CSV, in the sweep's order, and lists the points still missing. \
+        --slurm submits the points without a record as one Slurm array job and a collect job after it, \
+        and returns; rerun the same command to resubmit points whose task failed. Wherever points run, \
+        the CSV is the one a local run writes, apart from the seconds column.
+
         """ + methodHelp)
 
     @Option(help: "The trained full-precision teacher (.safetensors).") var teacher: String
@@ -31,6 +39,12 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("jobs"), help: "Points run at once (default: all cores).") var requestedJobs: Int?
     var jobs: Int { requestedJobs ?? Threads.available }
     @Option(help: "Validation windows to score (default: the profile's).") var windows: Int?
+    @Flag(help: "Print the points without a record, one JSON object per line, each with the command that runs it.")
+    var plan = false
+    @Option(help: "Run only point K (from 1), into a file of its own beside the CSV.") var point: Int?
+    @Flag(help: "Gather the records of points run on their own into the CSV; fail naming the points still missing.")
+    var collect = false
+    @OptionGroup var slurmOptions: SlurmOptions
 
     func run() throws {
         guard seeds >= 1, jobs >= 1 else { throw Failure("--seeds and --jobs must be at least 1") }
@@ -47,7 +61,48 @@ struct SweepCommand: ParsableCommand {
         sweep.seeds = seeds; sweep.packed = packed; sweep.steps = steps; sweep.windows = windows; sweep.jobs = jobs
         sweep.saveDirectory = save.map { URL(fileURLWithPath: $0) }
         if let save { try checkOutput(folder: save) }
-        do { try sweep.run(into: URL(fileURLWithPath: out), log: log) }
-        catch let error as SweepError { throw Failure(error.description) }
+        let csv = URL(fileURLWithPath: out)
+        do {
+            if plan {
+                for p in try sweep.plan(csv) { print(try planLine(p, sweep.command(for: p, csv: csv))) }
+            } else if let point {
+                try sweep.runPoint(point, csv: csv, log: log)
+            } else if collect {
+                let (records, missing) = try sweep.collect(csv, log: log)
+                guard missing.isEmpty else { throw Failure(Sweep.missing(missing, csv: csv)) }
+                log("sweep: \(csv.lastPathComponent) holds every point of this sweep (\(sweep.own(records).count))")
+            } else if let slurm = slurmOptions.scheduler {
+                try sweep.submit(on: slurm, into: csv, collect: command(), log: log)
+            } else {
+                try sweep.run(into: csv, log: log)
+            }
+        } catch let error as SweepError { throw Failure(error.description) }
+    }
+
+    func validate() throws {
+        let modes = [plan, point != nil, collect, slurmOptions.slurm].filter { $0 }.count
+        guard modes <= 1 else { throw ValidationError("give at most one of --plan, --point, --collect and --slurm") }
+    }
+
+    /// This sweep as a command (absolute paths), for the collect job that runs after the points.
+    func command() -> [String] {
+        let absolute = { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        var arguments = [Sweep.mos, "sweep", "--teacher", absolute(teacher), "--method", method.method]
+        arguments += method.options + ["--seeds", String(seeds), "--profile", profileOption.profile]
+        arguments += ["--corpus", corpusOption.corpus == "synthetic" ? "synthetic" : absolute(corpusOption.corpus)]
+        if let steps { arguments += ["--steps", String(steps)] }
+        if let windows { arguments += ["--windows", String(windows)] }
+        if packed { arguments.append("--packed") }
+        if let save { arguments += ["--save", absolute(save)] }
+        return arguments + ["--out", absolute(out), "--collect"]
+    }
+
+    /// One line of --plan: the point, its settings and seed, and its command.
+    func planLine(_ point: Sweep.Point, _ command: [String]) throws -> String {
+        struct Line: Encodable { let point: Int, method: Method, seed: UInt64, command: String }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let line = Line(point: point.index, method: point.method, seed: point.seed, command: Slurm.shellLine(command))
+        return String(decoding: try encoder.encode(line), as: UTF8.self)
     }
 }

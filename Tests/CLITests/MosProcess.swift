@@ -42,3 +42,14 @@ class MosTestCase: XCTestCase {
     }
     override func tearDown() { try? FileManager.default.removeItem(at: scratch) }
 }
+
+/// A test of `mos` that starts from a smoke teacher (two steps) in its scratch folder.
+class SmokeTeacherTestCase: MosTestCase {
+    var teacher: String { scratch.appendingPathComponent("teacher.safetensors").path }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        let t = try runMos(["train", "--profile", "smoke", "--steps", "2", "--threads", "1", "--out", teacher])
+        XCTAssertEqual(t.status, 0, t.err)
+    }
+}

@@ -4,15 +4,7 @@ import Experiments
 
 /// Issue 16: runs that repeat, overlap or die never garble, lose or
 /// duplicate a result. Each test runs the real `mos` on the smoke profile.
-final class ReliabilityTests: MosTestCase {
-    var teacher: String { scratch.appendingPathComponent("teacher.safetensors").path }
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        let t = try runMos(["train", "--profile", "smoke", "--steps", "2", "--threads", "1", "--out", teacher])
-        XCTAssertEqual(t.status, 0, t.err)
-    }
-
+final class ReliabilityTests: SmokeTeacherTestCase {
     /// Six distilled points, about a second each on one thread.
     func sweep(_ csv: String, jobs: Int = 1) -> [String] {
         ["sweep", "--teacher", teacher, "--profile", "smoke", "--method", "mos", "--experts", "1,2", "--seeds", "3",
