@@ -68,6 +68,12 @@ struct BinaryKernel: ParsableCommand {
 
  {{source: Sources/CKernels/kernels.c#binary-avx512}}
 
+ A CPU without AVX-512 (most laptops, and AMD's before Zen 4) has no byte
+ masks and no VNNI, so the AVX2 path builds the selecting bytes itself, 32
+ columns at a time, and adds pairs of activations in 16-bit lanes:
+
+ {{source: Sources/CKernels/kernels.c#binary-avx2}}
+
  int8 leaves every activation up to half a step of max|a|/127 off, and a
  model amplifies that: enough to move a student's validation perplexity by a
  fraction of a percent, which is the size of some differences between methods
@@ -157,7 +163,7 @@ struct BinaryKernel: ParsableCommand {
         try wide.write(to: folder.appendingPathComponent("speedups.csv"))
         try AtomicFile.write("The read bandwidth measured in this run: **\(String(format: "%.1f", bandwidth / 1e9)) GB/s** on "
                              + "\(Threads.count) thread(s); the kernels ran their "
-                             + (PackedKernels.hasAVX512VNNI ? "AVX-512 VNNI" : "portable C") + " paths.\n",
+                             + PackedKernels.path + " paths.\n",
                              to: folder.appendingPathComponent("bandwidth.md"))
         try AtomicFile.write("""
             set terminal svg size 760,360 dynamic font "sans,11"

@@ -2,23 +2,25 @@
 #include <string.h>
 #include <immintrin.h>
 
-static int portable_only = 0;
-void ck_force_portable(int on) { portable_only = on; }
-
-int ck_has_avx512vnni(void) {
+// The fastest path this CPU runs (2: AVX-512 VNNI, 1: AVX2, 0: portable C), found once.
+static int detected_path(void) {
 #if defined(__x86_64__)
     static int known = -1;
-    if (portable_only) return 0;
     if (known < 0) {
         __builtin_cpu_init();
         known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+                    && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") ? 2
+                : __builtin_cpu_supports("avx2") ? 1 : 0;
     }
     return known;
 #else
     return 0;
 #endif
 }
+
+static int path_limit = 2;
+void ck_limit_path(int level) { path_limit = level; }
+int ck_path(void) { return detected_path() < path_limit ? detected_path() : path_limit; }
 
 static inline float half_to_float(uint16_t h) {
     _Float16 f;
@@ -360,13 +362,139 @@ static void int2_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *s
         int2_planes_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
                            paddedCols, 1, tokens, out, outStride);
 }
+
+// MARK: AVX2 versions (no AVX-512: most laptops, AMD before Zen 4)
+
+// region: binary-avx2
+// 32 columns at a time. A row's 32 sign bits become 32 bytes of 0xFF or 0
+// (broadcast them, move mask byte j / 8 under byte j, compare with bit j % 8),
+// which keep the selected activations; maddubs adds those in pairs into int16
+// lanes, widened to int32 every 2,048 columns, before 64 pair sums of at most
+// 2 · 127 could pass 2¹⁵. Then Σ ±q = 2 · Σ_selected q − Σ q, as above.
+__attribute__((target("avx2"), always_inline))
+static inline __m256i selected_avx2(const uint8_t *p) {
+    uint32_t m;
+    memcpy(&m, p, 4);
+    const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                            2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i bytes = _mm256_shuffle_epi8(_mm256_set1_epi32((int)m), spread);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+}
+
+__attribute__((target("avx2"), always_inline))
+static inline int64_t sum_avx2(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// out[k] = Σ over columns [c0, c1) whose bit is set in rows[k] of the
+// activation value (planes joined), for K rows that share every load of q.
+__attribute__((target("avx2"), always_inline))
+static inline void selected_sums_avx2(const uint8_t *const rows[4], const int K, const int8_t *hi, int paddedCols,
+                                      int c0, int c1, const int planes, int64_t out[4]) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
+    const int8_t *lo = hi + paddedCols;
+    __m256i h[4], l[4];
+    for (int k = 0; k < K; k++) { h[k] = zero; l[k] = zero; }
+    for (int a = c0; a < c1; a += 2048) {
+        const int end = a + 2048 < c1 ? a + 2048 : c1;
+        __m256i h16[4], l16[4];
+        for (int k = 0; k < K; k++) { h16[k] = zero; l16[k] = zero; }
+        for (int c = a; c < end; c += 32) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(hi + c));
+            __m256i w = planes == 2 ? _mm256_loadu_si256((const __m256i *)(lo + c)) : zero;
+            for (int k = 0; k < K; k++) {
+                __m256i s = selected_avx2(rows[k] + c / 8);
+                h16[k] = _mm256_add_epi16(h16[k], _mm256_maddubs_epi16(ones8, _mm256_and_si256(s, v)));
+                if (planes == 2) l16[k] = _mm256_add_epi16(l16[k], _mm256_maddubs_epi16(ones8, _mm256_and_si256(s, w)));
+            }
+        }
+        for (int k = 0; k < K; k++) {
+            h[k] = _mm256_add_epi32(h[k], _mm256_madd_epi16(h16[k], ones16));
+            if (planes == 2) l[k] = _mm256_add_epi32(l[k], _mm256_madd_epi16(l16[k], ones16));
+        }
+    }
+    for (int k = 0; k < K; k++) out[k] = planes == 2 ? sum_avx2(h[k]) * CK_LO_STEPS + sum_avx2(l[k]) : sum_avx2(h[k]);
+}
+
+// Four rows at a time; a last group of fewer repeats its final row.
+__attribute__((target("avx2"), always_inline))
+static inline void binary_token_avx2(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
+                                     int paddedCols, const int planes, int32_t *o) {
+    int64_t total = 0;   // Σ_j value_j
+    for (int p = 0; p < planes; p++) {
+        int32_t sum = 0;
+        for (int c = 0; c < paddedCols; c++) sum += q[p * paddedCols + c];
+        total = total * CK_LO_STEPS + sum;
+    }
+    for (int r = row0; r < row1; r += 4) {
+        const uint8_t *rows[4];
+        for (int k = 0; k < 4; k++) rows[k] = bits + (r + k < row1 ? r + k : r) * rowBytes;
+        int64_t s[4];
+        selected_sums_avx2(rows, 4, q, paddedCols, 0, paddedCols, planes, s);
+        for (int k = 0; k < 4 && r + k < row1; k++) o[r + k] = (int32_t)(2 * s[k] - total);
+    }
+}
+// end region: binary-avx2
+
+__attribute__((target("avx2")))
+static void binary_avx2(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
+                        size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
+    for (int t = 0; t < tokens; t++) {
+        if (planes == 2) binary_token_avx2(bits, rowBytes, row0, row1, q + t * qStride, paddedCols, 2, out + t * outStride);
+        else binary_token_avx2(bits, rowBytes, row0, row1, q + t * qStride, paddedCols, 1, out + t * outStride);
+    }
+}
+
+// The three sign planes of a row share each block's activation loads.
+__attribute__((target("avx2"), always_inline))
+static inline void blocks_token_avx2(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks,
+                                     int row0, int row1, const int8_t *q, int paddedCols, const int planes,
+                                     int32_t *o) {
+    int64_t totals[blocks];
+    for (int b = 0; b < blocks; b++) {
+        totals[b] = 0;
+        for (int p = 0; p < planes; p++) {
+            int32_t sum = 0;
+            for (int c = b * blockCols; c < (b + 1) * blockCols && c < paddedCols; c++) sum += q[p * paddedCols + c];
+            totals[b] = totals[b] * CK_LO_STEPS + sum;
+        }
+    }
+    for (int r = row0; r < row1; r++) {
+        const uint8_t *rows[4] = {bits[0] + r * rowBytes, bits[1] + r * rowBytes, bits[2] + r * rowBytes, NULL};
+        for (int b = 0; b < blocks; b++) {
+            const int c1 = (b + 1) * blockCols < paddedCols ? (b + 1) * blockCols : paddedCols;
+            int64_t s[4];
+            selected_sums_avx2(rows, 3, q, paddedCols, b * blockCols, c1, planes, s);
+            for (int k = 0; k < 3; k++) o[(r * blocks + b) * 3 + k] = (int32_t)(2 * s[k] - totals[b]);
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static void blocks_avx2(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0, int row1,
+                        const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens, int32_t *out,
+                        int outRows) {
+    for (int t = 0; t < tokens; t++) {
+        int32_t *o = out + (size_t)t * outRows * blocks * 3;
+        if (planes == 2) blocks_token_avx2(bits, rowBytes, blockCols, blocks, row0, row1, q + t * qStride, paddedCols, 2, o);
+        else blocks_token_avx2(bits, rowBytes, blockCols, blocks, row0, row1, q + t * qStride, paddedCols, 1, o);
+    }
+}
 #endif
 
 void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q, size_t qStride,
                   int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
 #if defined(__x86_64__)
-    if (ck_has_avx512vnni()) {
+    if (ck_path() == 2) {
         binary_avx512(bits, rowBytes, row0, row1, q, qStride, paddedCols, planes, tokens, out, outStride);
+        return;
+    }
+    if (ck_path() == 1) {
+        binary_avx2(bits, rowBytes, row0, row1, q, qStride, paddedCols, planes, tokens, out, outStride);
         return;
     }
 #endif
@@ -377,8 +505,12 @@ void ck_binary_blocks_i8(const uint8_t *const bits[3], size_t rowBytes, int bloc
                          const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
                          int32_t *out, int outRows) {
 #if defined(__x86_64__)
-    if (ck_has_avx512vnni()) {
+    if (ck_path() == 2) {
         blocks_avx512(bits, rowBytes, blockCols, blocks, row0, row1, q, qStride, paddedCols, planes, tokens, out, outRows);
+        return;
+    }
+    if (ck_path() == 1) {
+        blocks_avx2(bits, rowBytes, blockCols, blocks, row0, row1, q, qStride, paddedCols, planes, tokens, out, outRows);
         return;
     }
 #endif
@@ -389,7 +521,7 @@ void ck_int2_i8(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, c
                 int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
                 int paddedCols, int planes, int tokens, float *out, size_t outStride) {
 #if defined(__x86_64__)
-    if (ck_has_avx512vnni() && (groupSize == 64 || groupSize == 128 || groupSize % 256 == 0)) {
+    if (ck_path() == 2 && (groupSize == 64 || groupSize == 128 || groupSize % 256 == 0)) {
         int2_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride, paddedCols,
                     planes, tokens, out, outStride);
         return;

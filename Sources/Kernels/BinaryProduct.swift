@@ -116,8 +116,15 @@ public func naiveBinaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: C
 }
 
 public enum PackedKernels {
-    /// Whether the kernels run their AVX-512 VNNI paths here (else portable C).
-    public static var hasAVX512VNNI: Bool { ck_has_avx512vnni() != 0 }
+    /// The paths the kernels take here, in words: "AVX-512 VNNI", "AVX2
+    /// (2-bit: portable C)" or "portable C".
+    public static var path: String {
+        switch ck_path() {
+        case 2: return "AVX-512 VNNI"
+        case 1: return "AVX2 (2-bit: portable C)"
+        default: return "portable C"
+        }
+    }
 }
 
 /// For three sign planes of one shape, the products per block of

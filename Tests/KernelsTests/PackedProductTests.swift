@@ -8,7 +8,7 @@ import CKernels
 final class PackedProductTests: XCTestCase {
     override func setUp() { Threads.use(2) }
 
-    let shapes = [(1, 1), (1, 64), (3, 7), (5, 63), (4, 65), (9, 128), (17, 200), (64, 384), (130, 1000)]
+    let shapes = [(1, 1), (1, 64), (3, 7), (5, 63), (4, 65), (9, 128), (17, 200), (64, 384), (130, 1000), (6, 5000)]
 
     func random(_ count: Int, _ rng: inout SeededGenerator) -> [Float] { (0..<count).map { _ in rng.normal() } }
 
@@ -151,13 +151,31 @@ final class PackedProductTests: XCTestCase {
         }
     }
 
-    /// The portable C paths (CPUs without AVX-512 VNNI) agree with the fast ones.
-    func testPortablePathsAgree() {
-        defer { ck_force_portable(0) }
-        for portable in [true, false] {
-            ck_force_portable(portable ? 1 : 0)
-            // Forced portable, the dispatch must report no VNNI, or the portable paths were never run.
-            if portable { XCTAssertEqual(ck_has_avx512vnni(), 0) }
+    /// The largest sums a path's narrow lanes meet (every sign +1 or −1,
+    /// every activation at its largest) come out exact on every path.
+    func testExtremeSumsStayExact() {
+        defer { ck_limit_path(2) }
+        let (rows, cols) = (2, 8192)
+        let w = (0..<(rows * cols)).map { $0 < cols ? Float(1) : -1 }, a = [Float](repeating: 1, count: cols)
+        let signs = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: rows, cols: cols) }
+        for level in Int32(0)...2 {
+            ck_limit_path(level)
+            for precision in ActivationPrecision.allCases {
+                var out = [Float](repeating: 0, count: rows)
+                let scratch = QuantizedActivations(tokens: 1, cols: cols, padTo: 64, precision: precision)
+                a.withUnsafeBufferPointer { binaryProduct(&out, signs, $0.baseAddress!, tokens: 1, scratch: scratch) }
+                XCTAssertEqual(out, [Float(cols), -Float(cols)], "path \(ck_path()) \(precision)")
+            }
+        }
+    }
+
+    /// Every path this CPU has (portable C, AVX2, AVX-512 VNNI) agrees with the naive references.
+    func testEveryPathAgrees() {
+        defer { ck_limit_path(2) }
+        for level in Int32(0)...2 {
+            ck_limit_path(level)
+            // The dispatch must take the capped path, or the slower ones were never run.
+            XCTAssertLessThanOrEqual(ck_path(), level)
             testBinaryKernelsMatchNaive()
             testBlockProductsMatchNaive()
             testInt2KernelMatchesNaive()

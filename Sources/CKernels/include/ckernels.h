@@ -1,16 +1,18 @@
 // Low-bit inner loops that need instructions Swift cannot express (AVX-512
-// byte masks and VNNI dot products). Each has a portable C version used when
-// the CPU lacks them; the Swift module Kernels wraps both.
+// byte masks and VNNI dot products, AVX2 byte shuffles and maddubs). Each has
+// a portable C version used when the CPU lacks them; the Swift module Kernels
+// wraps them all.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 #include <stddef.h>
 #include <stdint.h>
 
-// 1 when this CPU runs the AVX-512 (F, BW, VNNI) paths.
-int ck_has_avx512vnni(void);
+// The path the kernels take here: 2 AVX-512 (F, BW, VNNI, F16C), 1 AVX2
+// (binary and block products; the two-bit kernel is portable there), 0 portable C.
+int ck_path(void);
 
-// With 1, every kernel takes its portable path (for tests and comparisons).
-void ck_force_portable(int on);
+// Caps the path at `level` (0, 1 or 2; 2 by default), for tests and comparisons.
+void ck_limit_path(int level);
 
 // Activations come as one or two planes of int8 per token, plane p of token t
 // at q + t * qStride + p * paddedCols. One plane: the value is q ∈ [−127, 127].
