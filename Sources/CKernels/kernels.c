@@ -30,6 +30,18 @@ static inline float half_to_float(uint16_t h) {
 
 static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+// Σ of the activation values over columns [c0, c1), planes joined: the
+// Σ q that the fast paths' 2 · Σ_selected q − Σ q subtracts.
+static inline int64_t value_sum(const int8_t *q, int paddedCols, int planes, int c0, int c1) {
+    int64_t total = 0;
+    for (int p = 0; p < planes; p++) {
+        int32_t sum = 0;
+        for (int c = c0; c < c1 && c < paddedCols; c++) sum += q[p * paddedCols + c];
+        total = total * CK_LO_STEPS + sum;
+    }
+    return total;
+}
+
 // MARK: Portable versions
 
 // region: binary-portable
@@ -137,12 +149,7 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
                                        int paddedCols, const int planes, int32_t *o) {
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
     const int8_t *lo = hi + paddedCols;
-    int32_t total = 0;   // Σ_j value_j
-    for (int p = 0; p < planes; p++) {
-        int32_t sum = 0;
-        for (int c = 0; c < paddedCols; c++) sum += hi[p * paddedCols + c];
-        total = total * CK_LO_STEPS + sum;
-    }
+    const int64_t total = value_sum(hi, paddedCols, planes, 0, paddedCols);
     for (int r = row0; r < row1; r += 8) {
         // A last group of fewer than eight rows repeats its final row.
         const uint8_t *b[8];
@@ -174,15 +181,8 @@ static inline void binary_tokens_avx512(const uint8_t *bits, size_t rowBytes, in
                                         const int8_t *const q[4], int paddedCols, const int planes,
                                         int32_t *const o[4], int count) {
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
-    int32_t total[4];
-    for (int t = 0; t < 4; t++) {
-        total[t] = 0;
-        for (int p = 0; p < planes; p++) {
-            int32_t sum = 0;
-            for (int c = 0; c < paddedCols; c++) sum += q[t][p * paddedCols + c];
-            total[t] = total[t] * CK_LO_STEPS + sum;
-        }
-    }
+    int64_t total[4];
+    for (int t = 0; t < 4; t++) total[t] = value_sum(q[t], paddedCols, planes, 0, paddedCols);
     for (int r = row0; r < row1; r += 2) {
         const uint8_t *b[2] = {bits + r * rowBytes, bits + (r + 1 < row1 ? r + 1 : r) * rowBytes};
         __m512i h[2][4], l[2][4];
@@ -217,16 +217,8 @@ static inline void blocks_token_avx512(const uint8_t *const bits[3], size_t rowB
                                        int32_t *o) {
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
     const int8_t *lo = hi + paddedCols;
-    int32_t totals[blocks];
-    for (int b = 0; b < blocks; b++) {
-        int32_t total = 0;
-        for (int p = 0; p < planes; p++) {
-            int32_t sum = 0;
-            for (int c = b * blockCols; c < (b + 1) * blockCols && c < paddedCols; c++) sum += hi[p * paddedCols + c];
-            total = total * CK_LO_STEPS + sum;
-        }
-        totals[b] = total;
-    }
+    int64_t totals[blocks];
+    for (int b = 0; b < blocks; b++) totals[b] = value_sum(hi, paddedCols, planes, b * blockCols, (b + 1) * blockCols);
     for (int r = row0; r < row1; r++) {
         const uint8_t *row[3] = {bits[0] + r * rowBytes, bits[1] + r * rowBytes, bits[2] + r * rowBytes};
         for (int b = 0; b < blocks; b++) {
@@ -424,12 +416,7 @@ static inline void selected_sums_avx2(const uint8_t *const rows[4], const int K,
 __attribute__((target("avx2"), always_inline))
 static inline void binary_token_avx2(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
                                      int paddedCols, const int planes, int32_t *o) {
-    int64_t total = 0;   // Σ_j value_j
-    for (int p = 0; p < planes; p++) {
-        int32_t sum = 0;
-        for (int c = 0; c < paddedCols; c++) sum += q[p * paddedCols + c];
-        total = total * CK_LO_STEPS + sum;
-    }
+    const int64_t total = value_sum(q, paddedCols, planes, 0, paddedCols);
     for (int r = row0; r < row1; r += 4) {
         const uint8_t *rows[4];
         for (int k = 0; k < 4; k++) rows[k] = bits + (r + k < row1 ? r + k : r) * rowBytes;
@@ -455,14 +442,7 @@ static inline void blocks_token_avx2(const uint8_t *const bits[3], size_t rowByt
                                      int row0, int row1, const int8_t *q, int paddedCols, const int planes,
                                      int32_t *o) {
     int64_t totals[blocks];
-    for (int b = 0; b < blocks; b++) {
-        totals[b] = 0;
-        for (int p = 0; p < planes; p++) {
-            int32_t sum = 0;
-            for (int c = b * blockCols; c < (b + 1) * blockCols && c < paddedCols; c++) sum += q[p * paddedCols + c];
-            totals[b] = totals[b] * CK_LO_STEPS + sum;
-        }
-    }
+    for (int b = 0; b < blocks; b++) totals[b] = value_sum(q, paddedCols, planes, b * blockCols, (b + 1) * blockCols);
     for (int r = row0; r < row1; r++) {
         const uint8_t *rows[4] = {bits[0] + r * rowBytes, bits[1] + r * rowBytes, bits[2] + r * rowBytes, NULL};
         for (int b = 0; b < blocks; b++) {
