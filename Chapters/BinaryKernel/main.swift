@@ -92,6 +92,10 @@ struct BinaryKernel: ParsableCommand {
 
  {{source: Sources/CKernels/kernels.c#int2-portable}}
 
+ and on AVX2, maddubs in place of VNNI, two 64-column blocks per register:
+
+ {{source: Sources/CKernels/kernels.c#int2-avx2}}
+
  BiLLM's and ARB's layers run three sign planes through the same kind of
  product, with sums kept per block of columns, since each block has its own
  scales:
@@ -99,7 +103,8 @@ struct BinaryKernel: ParsableCommand {
  {{source: Sources/CKernels/kernels.c#blocks-portable}}
 
  Swift's SIMD types cannot express byte masks or the VNNI product, so those
- inner loops are C with intrinsics (and a portable C version for other CPUs);
+ inner loops are C with intrinsics, for AVX-512 VNNI and for AVX2 (and a
+ portable C version for other CPUs);
  `binary_swift` below is the best sign-bit product we wrote in Swift SIMD
  (float activations whose sign bits the weight bits flip), for comparison.
  */

@@ -10,7 +10,7 @@ static int detected_path(void) {
         __builtin_cpu_init();
         known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
                     && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") ? 2
-                : __builtin_cpu_supports("avx2") ? 1 : 0;
+                : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") ? 1 : 0;
     }
     return known;
 #else
@@ -111,6 +111,16 @@ static inline int32_t q_value(const int8_t *qt, int paddedCols, int planes, int 
     int32_t v = 0;
     for (int p = 0; p < planes; p++) v = v * CK_LO_STEPS + q_at(qt + p * paddedCols, j);
     return v;
+}
+
+// Σ q per group of a token, for the zero points' share Σ_g scale · zero · Σ q.
+static inline void group_sums(const int8_t *qt, int paddedCols, int planes, int cols, int groups, int groupSize,
+                              float *qsum) {
+    for (int g = 0; g < groups; g++) {
+        int32_t s = 0;
+        for (int j = g * groupSize; j < (g + 1) * groupSize && j < cols; j++) s += q_value(qt, paddedCols, planes, j);
+        qsum[g] = (float)s;
+    }
 }
 
 // region: int2-portable
@@ -296,11 +306,7 @@ static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, con
     float qsum[groups > 0 ? groups : 1];
     for (int t = 0; t < tokens; t++) {
         const int8_t *qt = qp + t * qStride, *lo = qt + paddedCols;
-        for (int g = 0; g < groups; g++) {
-            int32_t s = 0;
-            for (int j = g * groupSize; j < (g + 1) * groupSize && j < cols; j++) s += q_value(qt, paddedCols, planes, j);
-            qsum[g] = (float)s;
-        }
+        group_sums(qt, paddedCols, planes, cols, groups, groupSize, qsum);
         for (int r = row0; r < row1; r += 4) {
             // Four rows share every load of the activations; a last group of fewer repeats its final row.
             int rows[4];
@@ -464,6 +470,79 @@ static void blocks_avx2(const uint8_t *const bits[3], size_t rowBytes, int block
         else blocks_token_avx2(bits, rowBytes, blockCols, blocks, row0, row1, q + t * qStride, paddedCols, 1, o);
     }
 }
+
+// region: int2-avx2
+// The AVX-512 loop's plan in 256-bit registers: a 32-byte load holds two
+// blocks (128 columns) of codes, and each of the four shifts meets the
+// matching 32 (reordered) activations in maddubs. The 16-bit pair sums, at
+// most 4 · 2 · 3 · 127 after the four shifts, widen once to int32 lanes:
+// lanes 0–3 hold the first block's sum and lanes 4–7 the second's, each then
+// multiplied by its group's scale. Four rows share every load of the activations.
+__attribute__((target("avx2,fma,f16c"), always_inline))
+static inline void int2_planes_avx2(const uint8_t *codes, size_t rowBytes, const uint16_t *scales,
+                                    const uint16_t *zeros, int cols, int groups, int groupSize, int row0, int row1,
+                                    const int8_t *qp, size_t qStride, int paddedCols, const int planes, int tokens,
+                                    float *out, size_t outStride) {
+    const __m256i three = _mm256_set1_epi8(3), ones16 = _mm256_set1_epi16(1), zero = _mm256_setzero_si256();
+    const __m256i steps = _mm256_set1_epi32(CK_LO_STEPS);
+    float qsum[groups > 0 ? groups : 1];
+    for (int t = 0; t < tokens; t++) {
+        const int8_t *qt = qp + t * qStride, *lo = qt + paddedCols;
+        group_sums(qt, paddedCols, planes, cols, groups, groupSize, qsum);
+        for (int r = row0; r < row1; r += 4) {
+            int rows[4];
+            __m256 acc[4];
+            for (int i = 0; i < 4; i++) { rows[i] = r + i < row1 ? r + i : r; acc[i] = _mm256_setzero_ps(); }
+            for (int c = 0; c < paddedCols; c += 128) {
+                const int h = (c % 256) / 128, base = c - 128 * h;   // which half of its 256 columns
+                __m256i packed[4], dot[4], fine[4];
+                for (int i = 0; i < 4; i++) {
+                    packed[i] = _mm256_loadu_si256((const __m256i *)(codes + rows[i] * rowBytes + c / 4));
+                    dot[i] = zero; fine[i] = zero;
+                }
+                for (int k = 0; k < 4; k++) {
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(qt + base + 64 * k + 32 * h));
+                    __m256i w = planes == 2 ? _mm256_loadu_si256((const __m256i *)(lo + base + 64 * k + 32 * h)) : zero;
+                    for (int i = 0; i < 4; i++) {
+                        __m256i code = _mm256_and_si256(_mm256_srli_epi16(packed[i], 2 * k), three);
+                        dot[i] = _mm256_add_epi16(dot[i], _mm256_maddubs_epi16(code, v));
+                        if (planes == 2) fine[i] = _mm256_add_epi16(fine[i], _mm256_maddubs_epi16(code, w));
+                    }
+                }
+                for (int i = 0; i < 4; i++) {
+                    __m256i d = _mm256_madd_epi16(dot[i], ones16);
+                    if (planes == 2) d = _mm256_add_epi32(_mm256_mullo_epi32(d, steps), _mm256_madd_epi16(fine[i], ones16));
+                    const uint16_t *rs = scales + rows[i] * groups;
+                    __m256 s = _mm256_set_m128(_mm_set1_ps(_cvtsh_ss(rs[(c + 64) / groupSize])),
+                                               _mm_set1_ps(_cvtsh_ss(rs[c / groupSize])));
+                    acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), s, acc[i]);
+                }
+            }
+            for (int i = 0; i < 4 && r + i < row1; i++) {
+                const uint16_t *rs = scales + rows[i] * groups, *rz = zeros + rows[i] * groups;
+                float offset = 0;
+                for (int g = 0; g < groups; g++) offset += _cvtsh_ss(rs[g]) * _cvtsh_ss(rz[g]) * qsum[g];
+                __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
+                s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+                s = _mm_add_ss(s, _mm_movehdup_ps(s));
+                out[t * outStride + rows[i]] = _mm_cvtss_f32(s) - offset;
+            }
+        }
+    }
+}
+// end region: int2-avx2
+
+__attribute__((target("avx2,fma,f16c")))
+static void int2_avx2(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
+                      int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
+                      int paddedCols, int planes, int tokens, float *out, size_t outStride) {
+    if (planes == 2)
+        int2_planes_avx2(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
+                         paddedCols, 2, tokens, out, outStride);
+    else
+        int2_planes_avx2(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
+                         paddedCols, 1, tokens, out, outStride);
+}
 #endif
 
 void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q, size_t qStride,
@@ -504,6 +583,11 @@ void ck_int2_i8(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, c
     if (ck_path() == 2 && (groupSize == 64 || groupSize == 128 || groupSize % 256 == 0)) {
         int2_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride, paddedCols,
                     planes, tokens, out, outStride);
+        return;
+    }
+    if (ck_path() == 1) {
+        int2_avx2(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride, paddedCols,
+                  planes, tokens, out, outStride);
         return;
     }
 #endif

@@ -116,12 +116,11 @@ public func naiveBinaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: C
 }
 
 public enum PackedKernels {
-    /// The paths the kernels take here, in words: "AVX-512 VNNI", "AVX2
-    /// (2-bit: portable C)" or "portable C".
+    /// The paths the kernels take here, in words.
     public static var path: String {
         switch ck_path() {
         case 2: return "AVX-512 VNNI"
-        case 1: return "AVX2 (2-bit: portable C)"
+        case 1: return "AVX2"
         default: return "portable C"
         }
     }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 // The path the kernels take here: 2 AVX-512 (F, BW, VNNI, F16C), 1 AVX2
-// (binary and block products; the two-bit kernel is portable there), 0 portable C.
+// (with FMA and F16C), 0 portable C.
 int ck_path(void);
 
 // Caps the path at `level` (0, 1 or 2; 2 by default), for tests and comparisons.
