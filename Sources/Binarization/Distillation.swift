@@ -77,7 +77,7 @@ public final class DistillationObjective {
             hiddenGradients = (0..<layers).map { _ in Tensor([rows, dim]) }
             rowDivergence = Tensor([rows])
         }
-        teacher.forward(tokens: inputs, targets: targets, batch: batch, length: length)
+        StepProfile.measure(.teacher) { teacher.forward(tokens: inputs, targets: targets, batch: batch, length: length) }
         student.forward(tokens: inputs, targets: targets, batch: batch, length: length)
         // KL(p_T ‖ p_S) = Σ p_T (log p_T − log p_S) per position, summed over a sequence and
         // averaged over the batch; its gradient in the student's logits is (p_S − p_T) / batch.

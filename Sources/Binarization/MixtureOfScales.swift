@@ -176,16 +176,19 @@ public final class Workspace {
 /// out[N, width] = G[N, E] · S[E, width]: each token's mixture of the experts' scales.
 func mixScales(_ out: FloatPointer, _ gates: ConstFloatPointer, _ scales: ConstFloatPointer,
                rows: Int, experts: Int, width: Int) {
+    let probe = StepProfile.probe(.scaleMixing); defer { probe.end() }
     matmulBackwardInput(out, gates, scales, rows: rows, inFeatures: width, outFeatures: experts, accumulate: false)
 }
 
 /// out = a ⊙ b, elementwise.
 func multiply(_ out: FloatPointer, _ a: ConstFloatPointer, _ b: ConstFloatPointer, count: Int) {
+    let probe = StepProfile.probe(.scaleMixing); defer { probe.end() }
     parallelChunks(count, minimumChunk: 16_384) { r in for i in r { out[i] = a[i] * b[i] } }
 }
 
 /// Softmax of each row of [rows, width], in place.
 func softmaxRows(_ z: FloatPointer, rows: Int, width: Int) {
+    let probe = StepProfile.probe(.router); defer { probe.end() }
     parallelChunks(rows, minimumChunk: 256) { r in
         for row in r { softmax(z + row * width, count: width) }
     }
@@ -193,6 +196,7 @@ func softmaxRows(_ z: FloatPointer, rows: Int, width: Int) {
 
 /// In place: ∂p → ∂z for p = softmax(z) row by row: ∂z = p ⊙ (∂p − Σ p·∂p).
 func softmaxBackwardRows(_ d: FloatPointer, _ p: ConstFloatPointer, rows: Int, width: Int) {
+    let probe = StepProfile.probe(.router); defer { probe.end() }
     parallelChunks(rows, minimumChunk: 256) { r in
         for row in r {
             let dr = d + row * width, pr = p + row * width

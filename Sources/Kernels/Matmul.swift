@@ -12,6 +12,7 @@ public typealias ConstFloatPointer = UnsafePointer<Float>
 /// out[rows, n] = x[rows, m] · W[n, m]ᵀ   (accumulates into out when `accumulate`)
 public func matmulForward(_ out: FloatPointer, _ x: ConstFloatPointer, _ w: ConstFloatPointer,
                           rows: Int, inFeatures m: Int, outFeatures n: Int, accumulate: Bool = false) {
+    let probe = StepProfile.probe(.linearForward); defer { probe.end() }
     if rows == 1 && !accumulate { return matvec(out, w, x, rows: n, cols: m) }   // decoding: one token
     parallelChunks(rows, minimumChunk: 16) { r in
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r.count), Int32(n), Int32(m),
@@ -23,6 +24,7 @@ public func matmulForward(_ out: FloatPointer, _ x: ConstFloatPointer, _ w: Cons
 /// dx[rows, m] (+)= dout[rows, n] · W[n, m]
 public func matmulBackwardInput(_ dx: FloatPointer, _ dout: ConstFloatPointer, _ w: ConstFloatPointer,
                                 rows: Int, inFeatures m: Int, outFeatures n: Int, accumulate: Bool) {
+    let probe = StepProfile.probe(.linearBackwardData); defer { probe.end() }
     parallelChunks(rows, minimumChunk: 16) { r in
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(r.count), Int32(m), Int32(n),
                     1, dout + r.lowerBound * n, Int32(n), w, Int32(m),
@@ -34,6 +36,7 @@ public func matmulBackwardInput(_ dx: FloatPointer, _ dout: ConstFloatPointer, _
 /// each thread owns whole rows of dW and no reduction is needed)
 public func matmulBackwardWeight(_ dw: FloatPointer, _ dout: ConstFloatPointer, _ x: ConstFloatPointer,
                                  rows: Int, inFeatures m: Int, outFeatures n: Int) {
+    let probe = StepProfile.probe(.linearBackwardWeight); defer { probe.end() }
     parallelChunks(n, minimumChunk: 8) { r in
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r.count), Int32(m), Int32(rows),
                     1, dout + r.lowerBound, Int32(n), x, Int32(m),

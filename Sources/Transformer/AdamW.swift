@@ -32,6 +32,7 @@ public final class AdamW {
     /// norm is at most `clip` (0 disables clipping). Returns the norm before clipping.
     @discardableResult
     public func update(lr: Float, clip: Float) -> Float {
+        let probe = StepProfile.probe(.optimizer); defer { probe.end() }
         let norm = gradientNorm()
         let gradScale: Float = clip > 0 && norm > clip ? clip / norm : 1
         step += 1

@@ -21,6 +21,7 @@ public struct AttentionShape {
 /// out, q, k, v: [batch, length, dim]; probs: [batch, heads, length, length].
 public func attentionForward(_ out: FloatPointer, _ probs: FloatPointer, _ q: ConstFloatPointer,
                              _ k: ConstFloatPointer, _ v: ConstFloatPointer, _ s: AttentionShape) {
+    let probe = StepProfile.probe(.attention); defer { probe.end() }
     let T = s.length, D = s.headDim, C = s.dim
     let scale = 1 / Float(D).squareRoot()
     parallelChunks(s.batch * s.heads) { pairs in
@@ -43,6 +44,7 @@ public func attentionForward(_ out: FloatPointer, _ probs: FloatPointer, _ q: Co
 public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: FloatPointer,
                               _ dout: ConstFloatPointer, _ probs: ConstFloatPointer, _ q: ConstFloatPointer,
                               _ k: ConstFloatPointer, _ v: ConstFloatPointer, _ s: AttentionShape) {
+    let probe = StepProfile.probe(.attention); defer { probe.end() }
     let T = s.length, D = s.headDim, C = s.dim
     let scale = 1 / Float(D).squareRoot()
     parallelChunks(s.batch * s.heads) { pairs in

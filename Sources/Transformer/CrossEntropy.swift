@@ -7,6 +7,7 @@ import Kernels
 /// per-row losses in nats. Backward only needs the probabilities.
 public func crossEntropyForward(_ logits: FloatPointer, _ losses: FloatPointer, _ targets: [Int32],
                                 rows: Int, vocabulary V: Int) {
+    let probe = StepProfile.probe(.loss); defer { probe.end() }
     targets.withUnsafeBufferPointer { target in
         parallelChunks(rows, minimumChunk: 32) { range in
             for r in range {
@@ -22,6 +23,7 @@ public func crossEntropyForward(_ logits: FloatPointer, _ losses: FloatPointer, 
 /// scale = 1 / rows for the mean loss.
 public func crossEntropyBackward(_ probs: FloatPointer, _ targets: [Int32], rows: Int, vocabulary V: Int,
                                  scale: Float) {
+    let probe = StepProfile.probe(.loss); defer { probe.end() }
     targets.withUnsafeBufferPointer { target in
         parallelChunks(rows, minimumChunk: 32) { range in
             for r in range {

@@ -289,5 +289,6 @@ public final class TransformerModel {
 
 /// y += x, elementwise.
 public func add(_ y: FloatPointer, _ x: ConstFloatPointer, count: Int) {
+    let probe = StepProfile.probe(.residual); defer { probe.end() }
     parallelChunks(count, minimumChunk: 8192) { r in for i in r { y[i] += x[i] } }
 }

@@ -6,6 +6,7 @@ import Kernels
 /// out, x: [rows, dim]; gain: [dim]; rstd: [rows], saved for backward (1 / rms).
 public func rmsnormForward(_ out: FloatPointer, _ rstd: FloatPointer, _ x: ConstFloatPointer,
                            _ gain: ConstFloatPointer, rows: Int, dim: Int, epsilon: Float) {
+    let probe = StepProfile.probe(.norm); defer { probe.end() }
     parallelChunks(rows, minimumChunk: 64) { range in
         for r in range {
             let xr = x + r * dim, yr = out + r * dim
@@ -23,6 +24,7 @@ public func rmsnormForward(_ out: FloatPointer, _ rstd: FloatPointer, _ x: Const
 public func rmsnormBackward(_ dx: FloatPointer, _ dgain: FloatPointer?, _ dout: ConstFloatPointer,
                             _ x: ConstFloatPointer, _ gain: ConstFloatPointer, _ rstd: ConstFloatPointer,
                             rows: Int, dim: Int) {
+    let probe = StepProfile.probe(.norm); defer { probe.end() }
     parallelChunks(rows, minimumChunk: 64) { range in
         for r in range {
             let xr = x + r * dim, dyr = dout + r * dim, dxr = dx + r * dim

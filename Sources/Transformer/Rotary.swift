@@ -44,6 +44,7 @@ public struct Rotary {
 
     /// x: [batch, length, dim] in place, dim = heads · headDim: each token at its position.
     public func apply(_ x: FloatPointer, batch: Int, length: Int, dim: Int, inverse: Bool = false) {
+        let probe = StepProfile.probe(.rotary); defer { probe.end() }
         parallelChunks(batch * length, minimumChunk: 64) { range in
             for row in range { rotate(x + row * dim, position: row % length, dim: dim, inverse: inverse) }
         }

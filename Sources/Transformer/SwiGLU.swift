@@ -6,6 +6,7 @@ import Kernels
 
 /// out, gate, up: [count] (flattened [rows, ffnHidden]).
 public func swigluForward(_ out: FloatPointer, _ gate: ConstFloatPointer, _ up: ConstFloatPointer, count: Int) {
+    let probe = StepProfile.probe(.swiglu); defer { probe.end() }
     parallelChunks(count, minimumChunk: 4096) { range in
         for i in range {
             let z = gate[i]
@@ -18,6 +19,7 @@ public func swigluForward(_ out: FloatPointer, _ gate: ConstFloatPointer, _ up: 
 /// silu'(z) = σ(z) · (1 + z · (1 − σ(z))).
 public func swigluBackward(_ dgate: FloatPointer, _ dup: FloatPointer, _ dout: ConstFloatPointer,
                            _ gate: ConstFloatPointer, _ up: ConstFloatPointer, count: Int) {
+    let probe = StepProfile.probe(.swiglu); defer { probe.end() }
     parallelChunks(count, minimumChunk: 4096) { range in
         for i in range {
             let z = gate[i]
