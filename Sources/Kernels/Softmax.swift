@@ -1,15 +1,25 @@
 import Foundation
 
 /// p ← softmax(p) over `count` entries, in place: the maximum is subtracted
-/// first, so no exp overflows. Attention, routers and the loss all use it.
+/// first, so no exp overflows. Attention, routers and the loss all use it;
+/// the exps go eight at a time (`fastExp`).
 @inline(__always)
 public func softmax(_ p: FloatPointer, count: Int) {
     var maximum = -Float.infinity
     for j in 0..<count { maximum = max(maximum, p[j]) }
-    var sum: Float = 0
-    for j in 0..<count {
-        p[j] = exp(p[j] - maximum)
-        sum += p[j]
+    var sums = SIMD8<Float>.zero, j = 0
+    while j + 8 <= count {
+        let e = fastExp((p + j).load8() - maximum)
+        (p + j).store8(e)
+        sums += e
+        j += 8
+    }
+    var sum = sums.sum()
+    if j < count {                              // the last few in one vector, padded with e^−∞ = 0
+        var tail = SIMD8<Float>(repeating: -.infinity)
+        for i in j..<count { tail[i - j] = p[i] - maximum }
+        let e = fastExp(tail)
+        for i in j..<count { p[i] = e[i - j]; sum += e[i - j] }
     }
     let inverse = 1 / sum
     for j in 0..<count { p[j] *= inverse }
