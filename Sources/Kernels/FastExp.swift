@@ -33,11 +33,6 @@ public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return result
 }
 
-/// One value through the same computation, so that a vector's tail gets the
-/// very numbers its body would.
-@inline(__always)
-public func fastExp(_ x: Float) -> Float { fastExp(SIMD8(repeating: x))[0] }
-
 extension UnsafeMutablePointer where Pointee == Float {
     /// Eight floats from here (no alignment needed).
     @inline(__always) public func load8() -> SIMD8<Float> { UnsafeRawPointer(self).loadUnaligned(as: SIMD8<Float>.self) }

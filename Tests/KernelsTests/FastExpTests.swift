@@ -27,6 +27,5 @@ final class FastExpTests: XCTestCase {
         XCTAssertEqual(ys[3], Float(M_E), accuracy: 1e-6)
         XCTAssertEqual(ys[4], .infinity); XCTAssertEqual(ys[5], .infinity)
         XCTAssertTrue(ys[6].isNaN); XCTAssertEqual(ys[7], 0)
-        XCTAssertEqual(fastExp(Float(-3)), fastExp(SIMD8<Float>(repeating: -3))[0])
     }
 }
