@@ -161,7 +161,7 @@ func squaredDistance(_ a: [Float], _ b: [Float]) -> Double {
 public final class RotatedInputLinear: PackedLayer {
     public let rotation: KroneckerRotation
     public let inner: LinearLayer
-    private var rotated = Tensor([0]), gradient = Tensor([0])
+    private var rotated = Tensor([0]), gradient = Tensor([0]), back = Tensor([0])   // x R (kept), ∂(x R), ∂x
     public var inFeatures: Int { inner.inFeatures }
     public var outFeatures: Int { inner.outFeatures }
     public var parameters: [Parameter] { inner.parameters }
@@ -174,7 +174,8 @@ public final class RotatedInputLinear: PackedLayer {
     }
 
     private func reserve(_ rows: Int) {
-        if rotated.count < rows * inFeatures { rotated = Tensor([rows, inFeatures]); gradient = Tensor([rows, inFeatures]) }
+        guard rotated.count < rows * inFeatures else { return }
+        (rotated, gradient, back) = (Tensor([rows, inFeatures]), Tensor([rows, inFeatures]), Tensor([rows, inFeatures]))
     }
 
     public func forward(_ y: FloatPointer, _ x: ConstFloatPointer, rows: Int) {
@@ -183,12 +184,12 @@ public final class RotatedInputLinear: PackedLayer {
         inner.forward(y, rotated.pointer, rows: rows)
     }
 
+    /// Takes x R from the forward pass with the same x, as the inner layers keep their own.
     public func backward(_ dx: FloatPointer, _ dy: ConstFloatPointer, _ x: ConstFloatPointer, rows: Int, accumulate: Bool) {
-        reserve(rows)
-        rotation.apply(rotated.data, x, rows: rows)
+        precondition(rotated.count >= rows * inFeatures, "backward without a matching forward")
         inner.backward(gradient.data, dy, rotated.pointer, rows: rows, accumulate: false)
         if !accumulate { return rotation.apply(dx, gradient.pointer, rows: rows, transposed: true) }
-        rotation.apply(rotated.data, gradient.pointer, rows: rows, transposed: true)
-        for i in 0..<(rows * inFeatures) { dx[i] += rotated.data[i] }
+        rotation.apply(back.data, gradient.pointer, rows: rows, transposed: true)
+        add(dx, back.pointer, count: rows * inFeatures)
     }
 }

@@ -32,9 +32,7 @@ public struct Sweep {
     public var packed = false
     /// Run the points as a Slurm array job rather than here (nil: here).
     public var slurm: Slurm?
-    /// The `mos` that runs points on their own.
-    public var executable = Sweep.mos
-    /// The `mos` beside this program (a chapter's, or mos itself).
+    /// The `mos` beside this program (a chapter's, or mos itself), which runs points on their own.
     public static var mos: String {
         (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]))
             .deletingLastPathComponent().appendingPathComponent("mos").standardizedFileURL.path

@@ -104,19 +104,21 @@ extension Sweep {
     /// and the distillation steps explicit, so it runs the same from anywhere.
     public func command(for point: Point, csv: URL) -> [String] {
         let m = point.method
-        var arguments = [executable, "sweep", "--teacher", Self.absolute(teacher), "--method", m.name]
-        for (name, value) in m.settings { arguments += ["--" + name, value] }
-        arguments += ["--seeds", String(m.dependsOnSeed ? max(1, seeds) : 1),
-                      "--corpus", corpus.source == "synthetic" ? "synthetic" : Self.absolute(corpus.source),
-                      "--profile", profile.name]
-        if m.isTrained { arguments += ["--steps", String(steps(m))] }
-        if let windows { arguments += ["--windows", String(windows)] }
-        if packed { arguments.append("--packed") }
-        if let saveDirectory { arguments += ["--save", saveDirectory.standardizedFileURL.path] }
-        return arguments + ["--out", csv.standardizedFileURL.path, "--point", String(m.dependsOnSeed ? Int(point.seed) : 1)]
+        return [Self.mos, "sweep", "--teacher", Self.absolute(teacher), "--method", m.name]
+            + m.settings.flatMap { ["--" + $0.name, $0.value] }
+            + ["--seeds", String(m.dependsOnSeed ? max(1, seeds) : 1)] + (m.isTrained ? ["--steps", String(steps(m))] : [])
+            + sharedArguments(csv) + ["--point", String(m.dependsOnSeed ? Int(point.seed) : 1)]
     }
 
-    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+    /// The `mos sweep` options every command for this sweep's points takes
+    /// alike: corpus, profile, scoring, where students and records go.
+    public func sharedArguments(_ csv: URL) -> [String] {
+        ["--corpus", corpus.source == "synthetic" ? "synthetic" : Self.absolute(corpus.source), "--profile", profile.name]
+            + (windows.map { ["--windows", String($0)] } ?? []) + (packed ? ["--packed"] : [])
+            + (saveDirectory.map { ["--save", $0.standardizedFileURL.path] } ?? []) + ["--out", csv.standardizedFileURL.path]
+    }
+
+    public static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 }
 
 /// FNV-1a: a short, stable hash for names (not for security).

@@ -72,7 +72,7 @@ struct SweepCommand: ParsableCommand {
                 guard missing.isEmpty else { throw Failure(Sweep.missing(missing, csv: csv)) }
                 log("sweep: \(csv.lastPathComponent) holds every point of this sweep (\(sweep.own(records).count))")
             } else if let slurm = slurmOptions.scheduler {
-                try sweep.submit(on: slurm, into: csv, collect: command(), log: log)
+                try sweep.submit(on: slurm, into: csv, collect: collectCommand(sweep, csv), log: log)
             } else {
                 try sweep.run(into: csv, log: log)
             }
@@ -85,16 +85,9 @@ struct SweepCommand: ParsableCommand {
     }
 
     /// This sweep as a command (absolute paths), for the collect job that runs after the points.
-    func command() -> [String] {
-        let absolute = { URL(fileURLWithPath: $0).standardizedFileURL.path }
-        var arguments = [Sweep.mos, "sweep", "--teacher", absolute(teacher), "--method", method.method]
-        arguments += method.options + ["--seeds", String(seeds), "--profile", profileOption.profile]
-        arguments += ["--corpus", corpusOption.corpus == "synthetic" ? "synthetic" : absolute(corpusOption.corpus)]
-        if let steps { arguments += ["--steps", String(steps)] }
-        if let windows { arguments += ["--windows", String(windows)] }
-        if packed { arguments.append("--packed") }
-        if let save { arguments += ["--save", absolute(save)] }
-        return arguments + ["--out", absolute(out), "--collect"]
+    func collectCommand(_ sweep: Sweep, _ csv: URL) -> [String] {
+        [Sweep.mos, "sweep", "--teacher", Sweep.absolute(teacher), "--method", method.method] + method.options
+            + ["--seeds", String(seeds)] + (steps.map { ["--steps", String($0)] } ?? []) + sweep.sharedArguments(csv) + ["--collect"]
     }
 
     /// One line of --plan: the point, its settings and seed, and its command.
