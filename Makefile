@@ -77,8 +77,9 @@ $(TEACHER): | build
 # What must be redone follows from the code's content, not from file times
 # (scripts/stamps, which says what changed): a prose edit, in a chapter or a
 # library comment, only re-weaves the report.
+# Only a run holding the report's lock (below) stamps: two runs at once take turns.
 STAMPS := $(RUN)/.stamps
-ifeq ($(filter help clean deps,$(MAKECMDGOALS)),)
+ifneq ($(REPORT_LOCKED),)
 STAMPED := $(shell bash scripts/stamps $(STAMPS) $(CHAPTERS))
 endif
 
@@ -113,8 +114,16 @@ $(FIGURES)/report.html: $(addsuffix /.done,$(CHAPTER_DIRS)) $(SOURCES) | build
 	  --meta "machine=$$(uname -m), $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" \
 	  $(foreach c,$(CHAPTERS),Chapters/$(c)/main.swift=$(RUN)/$(c))
 
+# Two reports on one folder take turns on a lock (scripts/lock), which names
+# the holder to the one that waits: without it, one run would delete the
+# students the other is making.
+ifeq ($(REPORT_LOCKED),)
+report:
+	@REPORT_LOCKED=1 bash scripts/lock $(RUN)/.lock $(MAKE) --no-print-directory report
+else
 report: $(FIGURES)/report.html
 	@echo "report: $(FIGURES)/report.html"
+endif
 
 test: build
 	$(SWIFT) test -c release --disable-swift-testing
