@@ -14,8 +14,8 @@ done
 status=0
 for job in $(jobs -p); do wait "$job" || status=1; done
 [ $status = 0 ] || { tail -n 20 "$dir/a.log" "$dir/b.log"; echo "concurrent: a run failed"; exit 1; }
-waits=$(cat "$dir/a.log" "$dir/b.log" | grep -c 'waiting for it to finish' || true)
-[ "$waits" -ge 1 ] || { echo "concurrent: neither run waited for the other"; exit 1; }
+waits=$(cat "$dir/a.log" "$dir/b.log" | grep -c 'is held by make report (pid .*; waiting for it to finish' || true)
+[ "$waits" -ge 1 ] || { echo "concurrent: neither run waited for the other, naming it"; exit 1; }
 echo "concurrent: both runs finished; $(grep -h -m1 'waiting for it to finish' "$dir/a.log" "$dir/b.log")"
 python3 - "$dir/figures" <<'PY'
 import csv, pathlib, sys
