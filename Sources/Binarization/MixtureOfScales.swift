@@ -198,11 +198,6 @@ func softmaxRows(_ z: FloatPointer, rows: Int, width: Int) {
 func softmaxBackwardRows(_ d: FloatPointer, _ p: ConstFloatPointer, rows: Int, width: Int) {
     let probe = StepProfile.probe(.router); defer { probe.end() }
     parallelChunks(rows, minimumChunk: 256) { r in
-        for row in r {
-            let dr = d + row * width, pr = p + row * width
-            var dot: Float = 0
-            for e in 0..<width { dot += pr[e] * dr[e] }
-            for e in 0..<width { dr[e] = pr[e] * (dr[e] - dot) }
-        }
+        for row in r { softmaxBackward(d + row * width, p + row * width, count: width) }
     }
 }

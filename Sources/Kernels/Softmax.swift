@@ -24,3 +24,16 @@ public func softmax(_ p: FloatPointer, count: Int) {
     let inverse = 1 / sum
     for j in 0..<count { p[j] *= inverse }
 }
+
+/// Softmax's backward in place: d ← p ⊙ (d − ⟨p, d⟩) over `count` entries,
+/// where p = softmax(s) and d arrives as ∂L/∂p and leaves as ∂L/∂s.
+@inline(__always)
+public func softmaxBackward(_ d: FloatPointer, _ p: ConstFloatPointer, count: Int) {
+    var dots = SIMD8<Float>.zero, j = 0
+    while j + 8 <= count { dots += (p + j).load8() * (d + j).load8(); j += 8 }
+    var dot = dots.sum()
+    for i in j..<count { dot += p[i] * d[i] }
+    j = 0
+    while j + 8 <= count { (d + j).store8((p + j).load8() * ((d + j).load8() - dot)); j += 8 }
+    for i in j..<count { d[i] = p[i] * (d[i] - dot) }
+}

@@ -48,7 +48,8 @@ final class LayerGradientTests: XCTestCase {
 
     func testAttention() {
         var rng = SeededGenerator(seed: 3)
-        let s = AttentionShape(batch: 2, length: 5, heads: 2, headDim: 4)
+        // Query blocks of 2 over 5 rows: three blocks, the last one short.
+        let s = AttentionShape(batch: 2, length: 5, heads: 2, headDim: 4, block: 2)
         let shape = [s.batch, s.length, s.dim]
         let q = randomTensor(shape, &rng), k = randomTensor(shape, &rng), v = randomTensor(shape, &rng)
         let out = Tensor(shape), probs = Tensor([s.probabilityCount])
@@ -76,6 +77,28 @@ final class LayerGradientTests: XCTestCase {
         assertClose(dq.array, numericGradient(of: loss, at: q.data, count: q.count, epsilon: 1e-3), tolerance: 1e-2, "dq")
         assertClose(dk.array, numericGradient(of: loss, at: k.data, count: k.count, epsilon: 1e-3), tolerance: 1e-2, "dk")
         assertClose(dv.array, numericGradient(of: loss, at: v.data, count: v.count, epsilon: 1e-3), tolerance: 1e-2, "dv")
+    }
+
+    /// The blocked products (the masked corner skipped) against the plain
+    /// full-matrix form (one block), forward and backward.
+    func testBlockedAttentionMatchesTheFullMatrix() {
+        var rng = SeededGenerator(seed: 13)
+        let full = AttentionShape(batch: 2, length: 70, heads: 2, headDim: 8, block: 70)
+        var blocked = full; blocked.block = 16
+        let shape = [full.batch, full.length, full.dim]
+        let q = randomTensor(shape, &rng), k = randomTensor(shape, &rng), v = randomTensor(shape, &rng)
+        let dout = randomTensor(shape, &rng)
+        func run(_ s: AttentionShape) -> [[Float]] {
+            let out = Tensor(shape), probs = Tensor([s.probabilityCount])
+            let dq = Tensor(shape), dk = Tensor(shape), dv = Tensor(shape)
+            for t in [dq, dk, dv] { t.data.update(repeating: .nan, count: t.count) }   // written, never read
+            attentionForward(out.data, probs.data, q.pointer, k.pointer, v.pointer, s)
+            attentionBackward(dq.data, dk.data, dv.data, dout.pointer, probs.pointer, q.pointer, k.pointer, v.pointer, s)
+            return [out, probs, dq, dk, dv].map(\.array)
+        }
+        for (name, (a, b)) in zip(["out", "probs", "dq", "dk", "dv"], zip(run(blocked), run(full))) {
+            assertClose(a, b.map(Double.init), tolerance: 1e-5, name)
+        }
     }
 
     func testSwiGLU() {
