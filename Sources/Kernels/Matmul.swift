@@ -1,10 +1,22 @@
 import CBLAS
+import CKernels
 
 // Dense products of a linear layer, y = x·Wᵀ, and their two backward products.
 // Activations are row-major [rows, features]; a weight is [out, in] as in the
 // paper (W is n × m). The fast versions call OpenBLAS on contiguous chunks
 // split across threads; the naive versions beside them are the reference the
 // tests compare against.
+
+/// The BLAS behind the dense products, in words (see blascore.h for why the
+/// kernel set may not be the one OpenBLAS picked).
+public enum DenseKernels {
+    public static var description: String {
+        let core = String(cString: ck_blas_core())
+        guard !core.isEmpty else { return "not OpenBLAS" }
+        guard let picked = ck_blas_core_detected() else { return "OpenBLAS \(core)" }
+        return "OpenBLAS \(core) (it picked \(String(cString: picked)) for this CPU)"
+    }
+}
 
 public typealias FloatPointer = UnsafeMutablePointer<Float>
 public typealias ConstFloatPointer = UnsafePointer<Float>

@@ -50,7 +50,7 @@ struct BenchTrain: ParsableCommand {
         print("profile           \(profile.name): \(profile.model.parameterCount) parameters, batch \(profile.batch)×\(profile.model.context), \(compute.threads) threads")
         print("training          \(format(tokensPerSecond, 0)) tokens/s, \(format(seconds / Double(steps) * 1000, 1)) ms/step")
         print("model FLOPs       \(format(modelFlops / 1e9, 1)) GFLOP/s (\(format(profile.model.trainingFlopsPerToken / 1e6, 2)) MFLOP/token)")
-        print("sgemm \(n)³     \(format(sgemmFlops / 1e9, 1)) GFLOP/s")
+        print("sgemm \(n)³     \(format(sgemmFlops / 1e9, 1)) GFLOP/s (\(DenseKernels.description))")
         print("MFU vs sgemm      \(format(100 * modelFlops / sgemmFlops, 1)) %")
         guard breakdown else { return }
 

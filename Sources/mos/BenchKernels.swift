@@ -49,7 +49,7 @@ struct BenchKernels: ParsableCommand {
         let bandwidth = KernelBenchmark.readBandwidth()
         let reference = tokens == 1 ? "sgemv" : "sgemm"
         print("read bandwidth \(format(bandwidth / 1e9, 1)) GB/s on \(compute.threads) thread(s); "
-              + "kernel paths: \(PackedKernels.path); tokens per call: \(tokens)")
+              + "kernel paths: \(PackedKernels.path); dense: \(DenseKernels.description); tokens per call: \(tokens)")
         var table = CSVTable(columns: ["kernel", "activations", "rows", "cols", "tokens", "threads", "seconds",
                                        "ratio_vs_sgemv", "weight_bytes", "gb_per_s"])
         print("kernel        acts       rows   cols      time        vs \(reference)   weight bytes   GB/s")

@@ -1,5 +1,7 @@
 import XCTest
 import Kernels
+import CKernels
+import Foundation
 
 /// The OpenBLAS-backed products against the naive loops beside them, on
 /// shapes that are not multiples of any block, with one row and one column.
@@ -33,6 +35,17 @@ final class MatmulTests: XCTestCase {
         matmulBackwardWeight(dwFast.data, dy.pointer, x.pointer, rows: rows, inFeatures: m, outFeatures: n)
         naiveMatmulBackwardWeight(dwSlow.data, dy.pointer, x.pointer, rows: rows, inFeatures: m, outFeatures: n)
         for i in 0..<dwFast.count { XCTAssertEqual(dwFast[i], dwSlow[i], accuracy: Float(rows) * 1e-6) }
+    }
+
+    /// Where the CPU has AVX2 or AVX-512, the dense products run on OpenBLAS
+    /// kernels that use it, even when OpenBLAS does not know the CPU's model
+    /// (blascore.c).
+    func testDenseProductsUseTheVectorKernels() throws {
+        try XCTSkipIf(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] != nil, "OPENBLAS_CORETYPE is set by hand")
+        try XCTSkipIf(ck_path() == 0, "this CPU has neither AVX2 nor AVX-512")
+        let core = String(cString: ck_blas_core())
+        XCTAssertTrue(["Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"].contains(core),
+                      "\(DenseKernels.description)")
     }
 
     func testAgainstNaive() {

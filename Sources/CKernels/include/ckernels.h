@@ -58,4 +58,7 @@ void ck_int2_i8(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, c
 // shift k in block b meet their activations.
 void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols);
 
+// The dense products' BLAS kernels, chosen at start-up where OpenBLAS misjudged the CPU.
+#include "blascore.h"
+
 #endif
