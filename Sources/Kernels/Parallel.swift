@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import CBLAS
+import CKernels
 
 /// How many threads the numerical code uses. Every command takes `--threads N`
 /// and sets this once; results are bit-for-bit reproducible at a fixed count,
@@ -25,13 +26,30 @@ public enum System {
 
 /// Runs `body` over `0..<count` split into `Threads.count` contiguous chunks,
 /// one chunk per thread. Chunk boundaries depend only on `count` and the
-/// thread count, never on timing.
+/// thread count, never on timing. The chunks go to the pool's spinning
+/// workers (pool.h), or to Dispatch where the pool cannot take them (a
+/// nested call, or another thread's task running).
 @inline(__always)
 public func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let chunks = max(1, min(Threads.count, count / max(1, minimumChunk)))
     if chunks == 1 { body(0..<count); return }
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    withoutActuallyEscaping(body) { body in
+        var task = ChunkTask(count: count, chunks: chunks, body: body)
+        if withUnsafeMutablePointer(to: &task, { ck_parallel(Int32(chunks), runChunk, $0) }) == 0 {
+            DispatchQueue.concurrentPerform(iterations: chunks) { task.run($0) }
+        }
+    }
+}
+
+struct ChunkTask {
+    let count: Int, chunks: Int
+    let body: (Range<Int>) -> Void
+    func run(_ c: Int) {
         let start = count * c / chunks, end = count * (c + 1) / chunks
         if start < end { body(start..<end) }
     }
+}
+
+private let runChunk: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Void = { task, c in
+    task!.assumingMemoryBound(to: ChunkTask.self).pointee.run(Int(c))
 }

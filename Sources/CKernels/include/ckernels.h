@@ -60,5 +60,7 @@ void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols);
 
 // The dense products' BLAS kernels, chosen at start-up where OpenBLAS misjudged the CPU.
 #include "blascore.h"
+// The worker threads behind parallelChunks.
+#include "pool.h"
 
 #endif
