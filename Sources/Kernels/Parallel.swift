@@ -28,7 +28,7 @@ public enum System {
 /// one chunk per thread. Chunk boundaries depend only on `count` and the
 /// thread count, never on timing. The chunks go to the pool's spinning
 /// workers (pool.h), or to Dispatch where the pool cannot take them (a
-/// nested call, or another thread's task running).
+/// nested call, another thread's task running, more threads than cores).
 @inline(__always)
 public func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
     let chunks = max(1, min(Threads.count, count / max(1, minimumChunk)))
