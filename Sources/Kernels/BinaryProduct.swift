@@ -45,6 +45,12 @@ public final class PackedSigns {
         }
     }
 
+    /// Random signs, for benchmarks at shapes whose float weights would not
+    /// fit in memory (a kernel's speed does not depend on the signs).
+    public static func random(rows: Int, cols: Int, using rng: inout some RandomNumberGenerator) -> PackedSigns {
+        PackedSigns(stored: randomBytes((rows * cols + 7) / 8, using: &rng), rows: rows, cols: cols)
+    }
+
     deinit { bits.deallocate() }
 
     /// The bytes the signs occupy (the spare read-ahead bytes excluded).
@@ -53,12 +59,25 @@ public final class PackedSigns {
     public func sign(_ r: Int, _ c: Int) -> Float { bits[r * rowBytes + c / 8] >> UInt8(c % 8) & 1 == 1 ? 1 : -1 }
 }
 
+/// `count` random bytes, eight from each draw.
+func randomBytes(_ count: Int, using rng: inout some RandomNumberGenerator) -> [UInt8] {
+    [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for i in stride(from: 0, to: count, by: 8) {
+            withUnsafeBytes(of: rng.next() as UInt64) { word in
+                for j in 0..<min(8, count - i) { buffer[i + j] = word[j] }
+            }
+        }
+        initialized = count
+    }
+}
+
 /// out[t, r] = Σ_j sign(r, j) · a[t, j] for `tokens` rows of activations
 /// a [tokens, cols]: the integer kernel (AVX-512 VNNI where the CPU has it),
 /// rows split across threads. `scratch` holds the rounded activations, and
 /// its precision says how finely they are rounded.
 public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int,
                           scratch: QuantizedActivations) {
+    let probe = StepProfile.probe(.linearForward); defer { probe.end() }
     precondition(scratch.tokens >= tokens && scratch.cols == signs.cols && scratch.paddedCols % 64 == 0)
     scratch.quantize(a, tokens: tokens)
     let n = signs.rows
@@ -132,6 +151,7 @@ public enum PackedKernels {
 /// Rows split across threads; `scratch` rounds the activations.
 public func binaryBlockProducts(_ out: FloatPointer, _ planes: [PackedSigns], blockCols: Int, _ a: ConstFloatPointer,
                                 tokens: Int, scratch: QuantizedActivations) {
+    let probe = StepProfile.probe(.linearForward); defer { probe.end() }
     precondition(planes.count == 3 && blockCols % 64 == 0 && scratch.cols == planes[0].cols && scratch.tokens >= tokens)
     scratch.quantize(a, tokens: tokens)
     let n = planes[0].rows, blocks = (planes[0].cols + blockCols - 1) / blockCols, count = tokens * n * blocks * 3

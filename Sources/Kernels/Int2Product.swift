@@ -17,19 +17,36 @@ public final class PackedCodes2 {
     public let scales: [UInt16], zeros: [UInt16]     // IEEE half bits [rows, groups] (+ 8 spare)
 
     /// codes [rows, cols] in 0…3; scales and zeros [rows, groups].
-    public init(codes values: [UInt8], scales: [Float], zeros: [Float], rows: Int, cols: Int, groupSize: Int) {
-        precondition(groupSize % 64 == 0, "the int2 kernel needs groups of a multiple of 64 columns")
-        self.rows = rows; self.cols = cols; self.groupSize = groupSize
-        groups = (cols + groupSize - 1) / groupSize
-        rowBytes = (cols + 63) / 64 * 16
-        codes = .allocate(capacity: rows * rowBytes + 64)
-        codes.initialize(repeating: 0, count: rows * rowBytes + 64)
+    public convenience init(codes values: [UInt8], scales: [Float], zeros: [Float], rows: Int, cols: Int, groupSize: Int) {
+        self.init(rows: rows, cols: cols, groupSize: groupSize, scales: scales, zeros: zeros)
         for r in 0..<rows {
             for j in 0..<cols {
                 let byte = r * rowBytes + (j / 64) * 16 + j % 16
                 codes[byte] |= values[r * cols + j] << UInt8(2 * ((j % 64) / 16))
             }
         }
+    }
+
+    /// Random codes in the kernel's layout, for benchmarks at shapes whose
+    /// float weights would not fit in memory; cols a multiple of 64.
+    public static func random(rows: Int, cols: Int, groupSize: Int, scales: [Float], zeros: [Float],
+                              using rng: inout some RandomNumberGenerator) -> PackedCodes2 {
+        precondition(cols % 64 == 0, "random codes fill whole 64-column blocks")
+        let w = PackedCodes2(rows: rows, cols: cols, groupSize: groupSize, scales: scales, zeros: zeros)
+        let bytes = randomBytes(rows * w.rowBytes, using: &rng)
+        bytes.withUnsafeBufferPointer { w.codes.update(from: $0.baseAddress!, count: bytes.count) }
+        return w
+    }
+
+    /// Zero codes, with the scales and zeros in place.
+    private init(rows: Int, cols: Int, groupSize: Int, scales: [Float], zeros: [Float]) {
+        precondition(groupSize % 64 == 0, "the int2 kernel needs groups of a multiple of 64 columns")
+        self.rows = rows; self.cols = cols; self.groupSize = groupSize
+        groups = (cols + groupSize - 1) / groupSize
+        rowBytes = (cols + 63) / 64 * 16
+        precondition(scales.count == rows * groups && zeros.count == rows * groups)
+        codes = .allocate(capacity: rows * rowBytes + 64)
+        codes.initialize(repeating: 0, count: rows * rowBytes + 64)
         // Eight spare entries: the kernel reads scales eight at a time.
         self.scales = scales.map { Float16($0).bitPattern } + [UInt16](repeating: 0, count: 8)
         self.zeros = zeros.map { Float16($0).bitPattern } + [UInt16](repeating: 0, count: 8)
@@ -50,6 +67,7 @@ public final class PackedCodes2 {
 /// out[t, r] = Σ_j w(r, j) · a[t, j] on int8 activations, rows split across threads.
 public func int2Product(_ out: FloatPointer, _ w: PackedCodes2, _ a: ConstFloatPointer, tokens: Int,
                         scratch: QuantizedActivations) {
+    let probe = StepProfile.probe(.linearForward); defer { probe.end() }
     precondition(scratch.tokens >= tokens && scratch.cols == w.cols && scratch.paddedCols % 256 == 0)
     scratch.quantize(a, tokens: tokens)
     let padded = scratch.paddedCols, n = w.rows, planes = scratch.planes

@@ -38,23 +38,30 @@ public final class PackedMixtureOfScales {
         let (m, n, E) = (inFeatures, outFeatures, experts)
         precondition(tokens <= scratch.tokens && scratch.activations.cols == m)
         let gates = scratch.gates, scaled = scratch.scaled
-        // Gates per token, then x ⊙ s_in.
-        for t in 0..<tokens {
-            let xt = x + t * m, g = gates + t * E
-            if let router {
-                for e in 0..<E { g[e] = dot(router, offset: e * m, xt, count: m) }
-                softmax(g, count: E)
-            } else {
-                g[0] = 1
+        if let router {
+            StepProfile.measure(.router) {
+                for t in 0..<tokens {
+                    let g = gates + t * E
+                    for e in 0..<E { g[e] = dot(router, offset: e * m, x + t * m, count: m) }
+                    softmax(g, count: E)
+                }
             }
-            if let inputScale {
-                mix(scaled + t * m, inputScale, gates: g, experts: E, width: m, times: xt)
-            } else {
-                (scaled + t * m).update(from: xt, count: m)
+        } else {
+            gates.update(repeating: 1, count: tokens)
+        }
+        StepProfile.measure(.scaleMixing) {
+            for t in 0..<tokens {
+                if let inputScale {
+                    mix(scaled + t * m, inputScale, gates: gates + t * E, experts: E, width: m, times: x + t * m)
+                } else {
+                    (scaled + t * m).update(from: x + t * m, count: m)
+                }
             }
         }
         binaryProduct(y, signs, scaled, tokens: tokens, scratch: scratch.activations)
-        for t in 0..<tokens { mix(y + t * n, outputScale, gates: gates + t * E, experts: E, width: n, times: y + t * n) }
+        StepProfile.measure(.scaleMixing) {
+            for t in 0..<tokens { mix(y + t * n, outputScale, gates: gates + t * E, experts: E, width: n, times: y + t * n) }
+        }
     }
 
     /// Buffers for `forward`, reusable across calls with up to `tokens` tokens.

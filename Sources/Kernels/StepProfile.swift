@@ -1,7 +1,7 @@
 import Dispatch
 
 /// Where a training or distillation step's time goes, by kind of work
-/// (`mos bench train --breakdown`). Off unless a benchmark turns it on; then
+/// (`mos bench train --breakdown`), or a decoded token's (`mos bench decode`). Off unless a benchmark turns it on; then
 /// each probed function adds its wall time to its kind. The outermost probe
 /// wins: time inside "teacher forward" is the teacher's, not its layers', so
 /// the kinds never count a moment twice and their sum is at most the step.
@@ -23,6 +23,7 @@ public enum StepProfile {
         case teacher = "teacher forward"
         case router = "router softmax"
         case scaleMixing = "scale mixing"
+        case head = "output head"
     }
 
     nonisolated(unsafe) private static var enabled = false, busy = false

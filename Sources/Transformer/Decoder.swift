@@ -29,6 +29,9 @@ public final class Decoder {
         logits = Tensor([c.vocabulary])
     }
 
+    /// Forgets the window: the next token starts a new sequence.
+    public func reset() { window = [] }
+
     /// Feeds one token; `logits` then scores the token after it.
     public func feed(_ token: Int32) {
         let context = model.config.context
@@ -51,8 +54,11 @@ public final class Decoder {
             let buffers = BlockBuffers(h: h.data, rstd: rstd.data, q: q.data, k: k, v: v, mix: mix.data, mid: mid.data,
                                        h2: h.data, rstd2: rstd.data, gate: gate.data, up: up.data, m: m.data)
             block.forward(x.data, x.pointer, buffers, rows: 1, config: c) {
-                model.rotary.rotate(q.data, position: position, dim: c.dim)
-                model.rotary.rotate(k, position: position, dim: c.dim)
+                StepProfile.measure(.rotary) {
+                    model.rotary.rotate(q.data, position: position, dim: c.dim)
+                    model.rotary.rotate(k, position: position, dim: c.dim)
+                }
+                let probe = StepProfile.probe(.attention); defer { probe.end() }
                 for head in 0..<c.heads {
                     let qh = q.data + head * D, out = mix.data + head * D
                     for s in 0...position {
@@ -69,7 +75,7 @@ public final class Decoder {
         }
         rmsnormForward(h.data, rstd.data, x.pointer, model.finalNorm.value.pointer, rows: 1, dim: c.dim,
                        epsilon: c.normEpsilon)
-        model.head.forward(logits.data, h.pointer, rows: 1)
+        StepProfile.measure(.head) { model.head.forward(logits.data, h.pointer, rows: 1) }
     }
 }
 

@@ -10,7 +10,7 @@ public final class Block {
     public var q, k, v, o: LinearLayer      // [dim, dim] each
     public var gate, up, down: LinearLayer  // [f, dim], [f, dim], [dim, f]
 
-    init(index l: Int, config c: ModelConfig, rng: inout SeededGenerator) {
+    init(index l: Int, config c: ModelConfig, rng: inout SeededGenerator, linear: LinearFactory) {
         let p = "layers.\(l)."
         attentionNorm = Parameter(p + "attention_norm", [c.dim], decays: false)
         mlpNorm = Parameter(p + "mlp_norm", [c.dim], decays: false)
@@ -18,10 +18,8 @@ public final class Block {
         // GPT-2's init: projections that write into the residual stream are
         // scaled down by √(2·layers) so the stream's variance stays put.
         let std: Float = 0.02, residualStd = std / Float(2 * c.layers).squareRoot()
-        func dense(_ name: String, _ inF: Int, _ outF: Int, _ s: Float) -> DenseLinear {
-            let layer = DenseLinear(name: p + name, inFeatures: inF, outFeatures: outF)
-            layer.initialize(std: s, rng: &rng)
-            return layer
+        func dense(_ name: String, _ inF: Int, _ outF: Int, _ s: Float) -> LinearLayer {
+            linear(p + name, inF, outF, s, &rng)
         }
         q = dense("q", c.dim, c.dim, std); k = dense("k", c.dim, c.dim, std)
         v = dense("v", c.dim, c.dim, std); o = dense("o", c.dim, c.dim, residualStd)
@@ -130,6 +128,11 @@ public func trainingBytes(_ c: ModelConfig, batch: Int) -> Double {
     return 4 * (n * perRow + probabilities + 4 * Double(c.parameterCount))
 }
 
+/// Makes one of a block's linear layers from its name ("layers.0.q"), in and
+/// out features, and the standard deviation its weights start at.
+public typealias LinearFactory = (_ name: String, _ inFeatures: Int, _ outFeatures: Int, _ std: Float,
+                                  _ rng: inout SeededGenerator) -> LinearLayer
+
 /// The whole decoder: embedding → blocks → final norm → head.
 public final class TransformerModel {
     public let config: ModelConfig
@@ -143,13 +146,23 @@ public final class TransformerModel {
     private var batchShape = (batch: 0, length: 0)
     private var tokens: [Int32] = [], targets: [Int32] = []
 
-    public init(config c: ModelConfig, seed: UInt64) {
+    /// Full-precision layers drawn from Normal(0, std), the model training starts from.
+    public static let denseLayers: LinearFactory = { name, inFeatures, outFeatures, std, rng in
+        let layer = DenseLinear(name: name, inFeatures: inFeatures, outFeatures: outFeatures)
+        layer.initialize(std: std, rng: &rng)
+        return layer
+    }
+
+    /// A model with random weights; `linear` makes the blocks' linear layers
+    /// (a benchmark may make them packed, at shapes whose float weights would
+    /// not fit in memory).
+    public init(config c: ModelConfig, seed: UInt64, linear: LinearFactory = denseLayers) {
         precondition(c.problems.isEmpty, c.problems.joined(separator: "; "))
         config = c
         var rng = SeededGenerator(seed: seed)
         embedding = Parameter("embedding", [c.vocabulary, c.dim], decays: true)
         for i in 0..<embedding.value.count { embedding.value[i] = rng.normal() * 0.02 }
-        blocks = (0..<c.layers).map { Block(index: $0, config: c, rng: &rng) }
+        blocks = (0..<c.layers).map { Block(index: $0, config: c, rng: &rng, linear: linear) }
         finalNorm = Parameter("final_norm", [c.dim], decays: false)
         finalNorm.value.data.update(repeating: 1, count: c.dim)
         head = DenseLinear(name: "head", inFeatures: c.dim, outFeatures: c.vocabulary)

@@ -9,7 +9,7 @@ import Binarization
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, each timed against a reference measured in the same run.",
-        subcommands: [BenchTrain.self, BenchKernels.self])
+        subcommands: [BenchTrain.self, BenchKernels.self, BenchDecode.self])
 }
 
 struct BenchTrain: ParsableCommand {

@@ -54,6 +54,16 @@ final class BadInputTests: MosTestCase {
         try refuses(["train", "--profile", "smoke", "--steps", "1", "--out", empty + "/m.safetensors"], naming: ["empty.txt"])
     }
 
+    func testDecodeBenchmarkSettings() throws {
+        let decode = ["bench", "decode", "--shape", "compact", "--tokens", "2", "--rounds", "1", "--csv", "OUT"]
+        try refuses(["bench", "decode", "--shape", "llama-3-8b", "--csv", "OUT"], naming: ["llama-3-8b", "llama-1-7b"])
+        try refuses(decode + ["--method", "onebit,xnor"], naming: ["xnor", "rtn2"])
+        try refuses(decode + ["--threads", "1,0"], naming: ["--threads", "'0'"])
+        try refuses(decode + ["--tokens", "0"], naming: ["--tokens"])
+        try refuses(decode + ["--layers", "5"], naming: ["--layers", "4"])
+        try refuses(decode + ["--experts", "0"], naming: ["--experts"])
+    }
+
     func testMethodsAndCheckpoints() throws {
         let teacher = path("teacher.safetensors")
         let t = try runMos(["train", "--profile", "smoke", "--steps", "2", "--threads", "1", "--out", teacher])

@@ -5,7 +5,7 @@ import Foundation
 final class CommandLineTests: MosTestCase {
     func testHelpForEveryCommand() throws {
         for command in [[], ["train"], ["binarize"], ["sweep"], ["eval"], ["memory"], ["generate"], ["bench"], ["bench", "train"],
-                        ["bench", "kernels"], ["weave"]] {
+                        ["bench", "kernels"], ["bench", "decode"], ["weave"]] {
             let r = try run(command + ["--help"])
             XCTAssertEqual(r.status, 0, "\(command)")
             XCTAssertTrue(r.out.contains("USAGE"), "\(command): \(r.out)")
@@ -24,6 +24,23 @@ final class CommandLineTests: MosTestCase {
         }
         let kernels = Set(lines.dropFirst().map { $0[0] })
         XCTAssertTrue(kernels.isSuperset(of: ["sgemv", "binary", "binarymos", "int2"]), "\(kernels)")
+    }
+
+    /// The decode benchmark's JSON and CSV: the float reference first, then each
+    /// layout asked for, at each thread count, as fast as itself relative to fp.
+    func testBenchDecodeJSONAndCSV() throws {
+        let csv = scratch.appendingPathComponent("decode.csv")
+        let r = try run(["bench", "decode", "--shape", "compact", "--tokens", "4", "--rounds", "1", "--threads", "1,2",
+                         "--method", "onebit,rtn2", "--json", "--csv", csv.path])
+        XCTAssertEqual(r.status, 0, r.err)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
+        let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+        XCTAssertEqual(results.map { "\($0["method"]!) \($0["threads"]!)" }, ["fp 1", "fp 2", "onebit 1", "onebit 2", "rtn2 1", "rtn2 2"])
+        for row in results where row["method"] as? String == "fp" { XCTAssertEqual(row["vs_fp"] as? Double, 1) }
+        XCTAssertEqual((json["read_bytes_per_second"] as? [String: Double])?.keys.sorted(), ["1", "2"])
+        let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 7)
+        XCTAssertTrue(lines[0].hasPrefix("method,threads,layers,layers_run,tokens,tokens_per_s"), String(lines[0]))
     }
 
     func testBadCorpusIsAOneLineErrorAndWritesNothing() throws {

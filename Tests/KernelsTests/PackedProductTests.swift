@@ -182,3 +182,36 @@ final class PackedProductTests: XCTestCase {
         }
     }
 }
+
+/// The random layouts benchmarks build at full shapes are ordinary packed
+/// matrices: every path multiplies them as the naive reference does, over
+/// enough rows that each group's prefetch reaches into the next group.
+final class RandomLayoutTests: XCTestCase {
+    func testRandomLayoutsMultiplyAsTheirReferences() {
+        var rng = SeededGenerator(seed: 5)
+        let (rows, cols) = (37, 320)
+        let signs = PackedSigns.random(rows: rows, cols: cols, using: &rng)
+        let groups = rows * ((cols + 127) / 128)
+        let codes = PackedCodes2.random(rows: rows, cols: cols, groupSize: 128,
+                                        scales: (0..<groups).map { _ in 0.01 + Float(rng.uniform()) },
+                                        zeros: (0..<groups).map { _ in Float(rng.below(4)) }, using: &rng)
+        XCTAssertEqual(signs.byteCount, rows * cols / 8)
+        XCTAssertEqual(codes.byteCount, rows * cols / 4 + 4 * groups)
+        let plus = (0..<(rows * cols)).filter { signs.sign($0 / cols, $0 % cols) > 0 }.count
+        XCTAssertEqual(Double(plus) / Double(rows * cols), 0.5, accuracy: 0.05, "random signs are about half +1")
+        let x = Tensor([1, cols]), y = Tensor([rows]), reference = Tensor([rows])
+        for j in 0..<cols { x[j] = rng.normal() }
+        defer { ck_limit_path(2) }
+        for level: Int32 in [0, 1, 2] {
+            ck_limit_path(level)
+            binaryProduct(y.data, signs, x.pointer, tokens: 1,
+                          scratch: QuantizedActivations(tokens: 1, cols: cols, padTo: 64, precision: .int16))
+            naiveBinaryProduct(reference.data, signs, x.pointer, tokens: 1)
+            for r in 0..<rows { XCTAssertEqual(y[r], reference[r], accuracy: 1e-3 * (1 + abs(reference[r])), "binary, path \(level)") }
+            let padded = QuantizedActivations(tokens: 1, cols: cols, padTo: 256, precision: .int16)
+            int2Product(y.data, codes, x.pointer, tokens: 1, scratch: padded)
+            naiveInt2Product(reference.data, codes, x.pointer, tokens: 1)
+            for r in 0..<rows { XCTAssertEqual(y[r], reference[r], accuracy: 1e-3 * (1 + abs(reference[r])), "int2, path \(level)") }
+        }
+    }
+}
