@@ -31,6 +31,7 @@ struct BinaryKernel: ParsableCommand {
             ?? settings.model
         try layoutDiagram(options.folder)
         try benchmark(config, options.folder)
+        try decode(settings, options.folder)
     }
 
 /*:
@@ -222,6 +223,108 @@ struct BinaryKernel: ParsableCommand {
  turns into speed depends on the layer's size, as this run shows:
  */
 //: {{include: conclusion.md}}
+
+/*:
+ ## Decoding a LLaMA-7B
+
+ A kernel's speed-up is not yet a model's. Generating text multiplies one
+ token at a time by every layer of every block, then attends over the cached
+ keys and values, then scores the vocabulary with the output head. So here a
+ whole model of LLaMA-1-7B's shape decodes tokens from an empty cache, the way
+ `mos generate` does: 32 blocks of width 4,096 with MLPs of 11,008, its
+ 32,000-token vocabulary, random weights in each method's packed layout (a
+ kernel's speed does not depend on the values), and the same model in float as
+ the reference, timed in the same run (`mos bench decode` runs it with every
+ option). A float LLaMA-7B holds 27 GB, more than this machine may have, so
+ the float model runs a few blocks and its time in the blocks is scaled to
+ 32: the blocks are alike. The embedding and the output head stay in float32
+ for every method, as this simulator holds them.
+
+ Each thread count decodes on the same models. `MB/token` counts every byte a
+ token reads (weights, and the cache, which grows with the position);
+ `of read` sets their rate against a plain read of a 256 MiB buffer on the
+ same threads in the same run (OpenBLAS's sgemv, prefetching ahead, can edge
+ past it).
+ */
+    func decode(_ settings: Profile, _ folder: URL) throws {
+        var bench = DecodeBenchmark(config: DecodeBenchmark.shapes["llama-1-7b"]!)
+        let smoke = settings.name == "smoke"
+        // The smoke profile checks the plumbing on two blocks; the others time all 32.
+        (bench.tokens, bench.rounds, bench.floatLayers, bench.layers) = smoke ? (4, 1, 1, 2) : (16, 2, 2, nil)
+        bench.threads = Array(Set([1, options.threads])).sorted()
+        var bandwidth: [Int: Double] = [:]
+        for n in bench.threads { Threads.use(n); bandwidth[n] = KernelBenchmark.readBandwidth() }
+        let layouts: [DecodeBenchmark.Layout] = [.fp, .onebit, .mos, .rtn2]
+        let results = bench.run(layouts)
+        let names: [DecodeBenchmark.Layout: String] = [.fp: "float32", .onebit: "OneBit", .mos: "BinaryMoS E=4", .rtn2: "2-bit g128"]
+        func result(_ layout: DecodeBenchmark.Layout, _ threads: Int) -> DecodeBenchmark.Result {
+            results.first { $0.method == layout.rawValue && $0.threads == threads }!
+        }
+        var table = CSVTable(columns: ["method", "threads", "tokens/s", "vs float", "ms/token"]
+                             + results[0].grouped.map { "\($0.name) ms" } + ["MB/token", "GB/s", "of read"])
+        var plot = CSVTable(columns: ["method"] + bench.threads.map { "\($0) thread" + ($0 == 1 ? "" : "s") })
+        for layout in layouts {
+            for n in bench.threads {
+                let r = result(layout, n)
+                table.append([names[layout]!, n, String(format: "%.2f", r.tokensPerSecond),
+                              String(format: "%.2f×", r.tokensPerSecond / result(.fp, n).tokensPerSecond),
+                              String(format: "%.1f", r.secondsPerToken * 1000)]
+                             + r.grouped.map { String(format: "%.2f", $0.seconds * 1000) }
+                             + [String(format: "%.0f", Double(r.weightBytes + r.cacheBytes) / 1e6),
+                                String(format: "%.1f", r.bytesPerSecond / 1e9),
+                                String(format: "%.0f %%", 100 * r.bytesPerSecond / bandwidth[n]!)])
+            }
+            plot.append([names[layout]!] + bench.threads.map { String(format: "%.3f", result(layout, $0).tokensPerSecond) })
+        }
+        try table.write(to: folder.appendingPathComponent("decode.csv"))
+        try plot.write(to: folder.appendingPathComponent("decode-tokens.csv"))
+        try AtomicFile.write("""
+            set terminal svg size 760,340 dynamic font "sans,11"
+            set output "decode.svg"
+            set datafile separator ","
+            set style data histograms
+            set style histogram clustered gap 1
+            set style fill solid 0.7 border -1
+            set ylabel "tokens per second, LLaMA-1-7B shape"
+            set key top left
+            set grid ytics
+            set yrange [0:*]
+            plot for [i=2:\(1 + bench.threads.count)] "decode-tokens.csv" using i:xtic(1) title columnheader(i)
+            """, to: folder.appendingPathComponent("decode.gp"))
+
+        let mos = result(.mos, 1), fp = result(.fp, 1), one = result(.onebit, 1)
+        let head = mos.grouped.first { $0.name == "output head" }!.seconds, linear = mos.grouped.first { $0.name == "linear" }!.seconds
+        let routing = mos.grouped.filter { $0.name == "router" || $0.name == "scale mixing" }.reduce(0) { $0 + $1.seconds }
+        var text = smoke ? "*(Smoke profile: two of the 32 blocks were timed and scaled; the quick profile times all of them.)*\n\n" : ""
+        text += "On one thread the BinaryMoS model decodes **\(String(format: "%.2f", mos.tokensPerSecond)) tokens/s**, "
+        text += "\(String(format: "%.1f", mos.tokensPerSecond / fp.tokensPerSecond))× the float model "
+        text += "(\(String(format: "%.2f", fp.tokensPerSecond)) tokens/s, scaled from \(fp.layersRun) of its 32 blocks) and "
+        text += "\(String(format: "%.0f", 100 * (one.tokensPerSecond / mos.tokensPerSecond - 1))) % slower than OneBit; "
+        text += "the router and the mixing of scales take \(String(format: "%.1f", routing * 1000)) ms of its "
+        text += "\(String(format: "%.1f", mos.secondsPerToken * 1000)) ms a token. The sign products take "
+        let c = bench.config, headBytes = 4 * c.vocabulary * c.dim
+        let linearBytes = Double(mos.weightBytes - headBytes - 4 * c.dim * (2 * c.layers + 2))
+        text += "\(String(format: "%.0f", 100 * linear / mos.secondsPerToken)) % of the time, reading at "
+        text += "\(String(format: "%.1f", linearBytes / linear / 1e9)) GB/s "
+        text += "(\(String(format: "%.0f", 100 * linearBytes / linear / bandwidth[1]!)) % of the read bandwidth), and the "
+        text += "float32 output head \(String(format: "%.0f", 100 * head / mos.secondsPerToken)) %: with the blocks at one bit, "
+        text += "the \(c.vocabulary) × \(c.dim) head is \(String(format: "%.0f", 100 * Double(headBytes) / Double(mos.weightBytes + mos.cacheBytes))) % "
+        text += "of the bytes a token reads. "
+        if let n = bench.threads.last, n > 1 {
+            let m = result(.mos, n)
+            text += "On \(n) threads the same model decodes \(String(format: "%.2f", m.tokensPerSecond)) tokens/s "
+            text += "(\(String(format: "%.2f", m.tokensPerSecond / mos.tokensPerSecond))× one thread), reading at "
+            text += "\(String(format: "%.0f", 100 * m.bytesPerSecond / bandwidth[n]!)) % of the read bandwidth measured on \(n) threads. "
+        }
+        text += "The float model reads at \(String(format: "%.0f", 100 * fp.bytesPerSecond / bandwidth[1]!)) % of the "
+        text += "read bandwidth on one thread: 32 bits a weight keep sgemv at the memory's pace, where the sign products, "
+        text += "on int16 activations, do two integer dot products for every 64 columns they read.\n"
+        try AtomicFile.write(text, to: folder.appendingPathComponent("decode.md"))
+    }
+
+//: {{table: decode.csv}}
+//: {{figure: decode.svg | Tokens per second decoding a model of LLaMA-1-7B's shape, by method and thread count, measured in this run (float scaled from a few blocks).}}
+//: {{include: decode.md}}
 }
 
 BinaryKernel.main()

@@ -3,6 +3,7 @@ import Randomness
 import Kernels
 import Transformer
 import Binarization
+import Notebook
 
 /// Decoding one token at a time, as generation does, at a model's full shape:
 /// random weights in a method's packed layout (the kernels' speed does not
@@ -76,14 +77,39 @@ public struct DecodeBenchmark {
         }
     }
 
-    /// Builds `layout`'s model, times it at each thread count, and frees it.
-    public func run(_ layout: Layout) -> [Result] {
+    /// Times each layout in turn on one model: the embedding, norms and head
+    /// are made once and each layout's layers take their places in the blocks
+    /// (the float layout's in the first blocks only, which alone then run), so
+    /// every method decodes through the same frame. Progress goes to stderr.
+    public func run(_ layouts: [Layout]) -> [Result] {
         var c = config
         c.context = tokens
-        c.layers = min(config.layers, layout == .fp ? min(floatLayers, layers ?? floatLayers) : layers ?? config.layers)
-        let model = TransformerModel(config: c, seed: 1, linear: factory(layout))
-        let decoder = Decoder(model)
-        let scale = Double(config.layers) / Double(c.layers)
+        c.layers = min(config.layers, layers ?? config.layers)
+        // Sign layers, the quickest to draw, hold the places until a layout's arrive.
+        let model = TransformerModel(config: c, seed: 1, linear: factory(.sign))
+        let blocks = model.blocks
+        var rng = SeededGenerator(seed: 2)
+        var results: [Result] = []
+        let progress = Progress(total: layouts.count, label: "decode")
+        for (i, layout) in layouts.enumerated() {
+            let count = layout == .fp ? min(floatLayers, c.layers) : c.layers, make = factory(layout)
+            for (l, block) in blocks.prefix(count).enumerated() {
+                for (name, layer) in block.linears {
+                    block.replace(name, with: make("layers.\(l).\(name)", layer.inFeatures, layer.outFeatures, 0.02, &rng))
+                }
+            }
+            model.blocks = Array(blocks.prefix(count))
+            results += time(model, layout)
+            progress.update(step: i + 1, fields: [("method", layout.rawValue)])
+        }
+        progress.finish()
+        return results
+    }
+
+    /// `model`'s blocks at each thread count, per token at the full shape.
+    func time(_ model: TransformerModel, _ layout: Layout) -> [Result] {
+        let decoder = Decoder(model), run = model.blocks.count
+        let scale = Double(config.layers) / Double(run)
         let input = (0..<tokens).map { Int32($0 * 7919 % config.vocabulary) }
         return threads.map { count in
             Threads.use(count)
@@ -108,10 +134,10 @@ public struct DecodeBenchmark {
             }
             split["rest"] = total - split.values.reduce(0, +)
             let d = config.dim
-            let blockBytes = Student.linearBytesInMemory(model) / c.layers + 2 * 4 * d
+            let blockBytes = Student.linearBytesInMemory(model) / run + 2 * 4 * d
             let weights = config.layers * blockBytes + 4 * config.vocabulary * d + 4 * d + 4 * d
             let cache = config.layers * 4 * d * (tokens + 1)
-            return Result(method: layout.rawValue, threads: count, layers: config.layers, layersRun: c.layers,
+            return Result(method: layout.rawValue, threads: count, layers: config.layers, layersRun: run,
                           tokens: tokens, secondsPerToken: total, seconds: split, weightBytes: weights, cacheBytes: cache,
                           tokensPerSecond: 1 / total, bytesPerSecond: Double(weights + cache) / total)
         }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// A float32 buffer with a shape: the storage behind every parameter,
 /// gradient and activation. Row-major; the last dimension is contiguous.
 /// A class, so layers can hold and share buffers without copies.
@@ -6,11 +12,16 @@ public final class Tensor {
     public let count: Int
     public let data: FloatPointer
 
+    /// Zeros. From calloc, whose large blocks are pages the system zeroes
+    /// when first touched: a gradient that inference never writes costs
+    /// neither time nor memory.
     public init(_ shape: [Int]) {
         self.shape = shape
         count = shape.reduce(1, *)
-        data = .allocate(capacity: max(count, 1))
-        data.initialize(repeating: 0, count: max(count, 1))
+        guard let zeros = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+            fatalError("out of memory for a tensor of shape \(shape)")
+        }
+        data = zeros.bindMemory(to: Float.self, capacity: max(count, 1))
     }
 
     public convenience init(_ shape: [Int], values: [Float]) {
@@ -19,7 +30,7 @@ public final class Tensor {
         values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: count) }
     }
 
-    deinit { data.deallocate() }
+    deinit { free(data) }
 
     public var array: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
     public var pointer: ConstFloatPointer { UnsafePointer(data) }

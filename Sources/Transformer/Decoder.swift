@@ -25,7 +25,7 @@ public final class Decoder {
         values = (0..<c.layers).map { _ in Tensor([c.context, c.dim]) }
         (x, h, q, mix, mid) = (Tensor([c.dim]), Tensor([c.dim]), Tensor([c.dim]), Tensor([c.dim]), Tensor([c.dim]))
         (gate, up, m) = (Tensor([c.ffnHidden]), Tensor([c.ffnHidden]), Tensor([c.ffnHidden]))
-        scores = Tensor([c.context]); rstd = Tensor([1])
+        scores = Tensor([c.heads, c.context]); rstd = Tensor([1])
         logits = Tensor([c.vocabulary])
     }
 
@@ -59,16 +59,19 @@ public final class Decoder {
                     model.rotary.rotate(k, position: position, dim: c.dim)
                 }
                 let probe = StepProfile.probe(.attention); defer { probe.end() }
-                for head in 0..<c.heads {
-                    let qh = q.data + head * D, out = mix.data + head * D
-                    for s in 0...position {
-                        scores[s] = dotProduct(qh, keys[l].data + s * c.dim + head * D, count: D) * scale
-                    }
-                    causalSoftmax(scores.data, count: position + 1, visible: position + 1)
-                    out.update(repeating: 0, count: D)
-                    for s in 0...position {
-                        let vs = values[l].data + s * c.dim + head * D, p = scores[s]
-                        for i in 0..<D { out[i] += p * vs[i] }
+                // Heads split across threads, each with its own row of scores.
+                parallelChunks(c.heads, minimumChunk: max(1, 4096 / max(1, D * (position + 1)))) { heads in
+                    for head in heads {
+                        let qh = q.data + head * D, out = mix.data + head * D, p = scores.data + head * c.context
+                        for s in 0...position {
+                            p[s] = dotProduct(qh, keys[l].data + s * c.dim + head * D, count: D) * scale
+                        }
+                        causalSoftmax(p, count: position + 1, visible: position + 1)
+                        out.update(repeating: 0, count: D)
+                        for s in 0...position {
+                            let vs = values[l].data + s * c.dim + head * D, ps = p[s]
+                            for i in 0..<D { out[i] += ps * vs[i] }
+                        }
                     }
                 }
             }
@@ -79,9 +82,16 @@ public final class Decoder {
     }
 }
 
+/// Σ a[i]·b[i], sixteen lanes at a time (the compiler will not reorder a float sum by itself).
 @inline(__always)
 func dotProduct(_ a: ConstFloatPointer, _ b: ConstFloatPointer, count: Int) -> Float {
-    var sum: Float = 0
-    for i in 0..<count { sum += a[i] * b[i] }
+    var lanes = SIMD16<Float>(), i = 0
+    while i + 16 <= count {
+        lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+            * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+        i += 16
+    }
+    var sum = lanes.sum()
+    while i < count { sum += a[i] * b[i]; i += 1 }
     return sum
 }

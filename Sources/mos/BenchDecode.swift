@@ -68,13 +68,7 @@ struct BenchDecode: ParsableCommand {
         (bench.experts, bench.precision, bench.threads) = (experts, activations, counts)
         var bandwidth: [Int: Double] = [:]
         for n in counts { Threads.use(n); bandwidth[n] = KernelBenchmark.readBandwidth() }
-        var results: [DecodeBenchmark.Result] = []
-        let progress = Progress(total: layouts.count, label: "decode")
-        for (i, layout) in layouts.enumerated() {
-            results += bench.run(layout)
-            progress.update(step: i + 1, fields: [("method", layout.rawValue)])
-        }
-        progress.finish()
+        let results = bench.run(layouts)
         let float = Dictionary(results.filter { $0.method == "fp" }.map { ($0.threads, $0.tokensPerSecond) }) { a, _ in a }
         let report = DecodeReport(shape: shape, dim: config.dim, ffn: config.ffnHidden, heads: config.heads,
                                   vocabulary: config.vocabulary, tokens: tokens, rounds: rounds,

@@ -23,10 +23,9 @@ final class DecodeBenchmarkTests: XCTestCase {
             .mos: perBlock { $0 * $1 / 8 + 2 * E * (2 * $0 + $1) },
             .rtn2: perBlock { $0 * $1 / 4 + 4 * $1 * ($0 / 128 + ($0 % 128 == 0 ? 0 : 1)) },
         ]
-        for layout in DecodeBenchmark.Layout.allCases {
-            let results = bench.run(layout)
-            XCTAssertEqual(results.count, 1)
-            let r = results[0]
+        let results = bench.run(DecodeBenchmark.Layout.allCases)
+        XCTAssertEqual(results.map(\.method), DecodeBenchmark.Layout.allCases.map(\.rawValue))
+        for (layout, r) in zip(DecodeBenchmark.Layout.allCases, results) {
             XCTAssertEqual(r.layers, L)
             XCTAssertEqual(r.layersRun, layout == .fp ? 2 : L, layout.rawValue)
             let norms = L * 2 * 4 * d + 4 * d
