@@ -11,9 +11,12 @@
 /// NaN stays NaN, so a diverging step is still caught downstream.
 @inline(__always)
 public func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    // (Written with pointwiseMin/Max and bit tricks: SIMD's clamped, rounded
-    // and Int32 conversion compile to scalar loops, three times slower than libm.)
-    let c = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87)), SIMD8(repeating: 88))
+    // (Written with masked replacements and bit tricks: SIMD's clamped, rounded
+    // and Int32 conversion compile to scalar loops, three times slower than
+    // libm, and pointwiseMin/Max to a call that is not inlined.)
+    var c = x
+    c.replace(with: -87, where: c .< -87)
+    c.replace(with: 88, where: c .> 88)
     // n = round(c / ln 2): adding 1.5 · 2²³ rounds to an integer and leaves it in the low mantissa bits.
     let shifted = c * 1.442_695_04 + 12_582_912
     let n = shifted - 12_582_912

@@ -5,9 +5,16 @@ import Foundation
 /// the exps go eight at a time (`fastExp`).
 @inline(__always)
 public func softmax(_ p: FloatPointer, count: Int) {
-    var maximum = -Float.infinity
-    for j in 0..<count { maximum = max(maximum, p[j]) }
-    var sums = SIMD8<Float>.zero, j = 0
+    var maxima = SIMD8<Float>(repeating: -.infinity), j = 0
+    while j + 8 <= count {
+        let v = (p + j).load8()
+        maxima.replace(with: v, where: v .> maxima)
+        j += 8
+    }
+    var maximum = maxima.max()
+    for i in j..<count { maximum = max(maximum, p[i]) }
+    var sums = SIMD8<Float>.zero
+    j = 0
     while j + 8 <= count {
         let e = fastExp((p + j).load8() - maximum)
         (p + j).store8(e)
