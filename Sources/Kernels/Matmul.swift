@@ -44,15 +44,27 @@ public func matmulBackwardInput(_ dx: FloatPointer, _ dout: ConstFloatPointer, _
     }
 }
 
-/// dW[n, m] += dout[rows, n]ᵀ · x[rows, m]   (split over output features, so
-/// each thread owns whole rows of dW and no reduction is needed)
+/// dW[n, m] += dout[rows, n]ᵀ · x[rows, m], split over the rows (the sum's
+/// terms): the first chunk adds into dW, each other into a buffer of its own,
+/// and the buffers join dW in chunk order. Split over dW's rows instead, every
+/// thread packed all of x for OpenBLAS, and two threads ran 1.5× one.
 public func matmulBackwardWeight(_ dw: FloatPointer, _ dout: ConstFloatPointer, _ x: ConstFloatPointer,
                                  rows: Int, inFeatures m: Int, outFeatures n: Int) {
     let probe = StepProfile.probe(.linearBackwardWeight); defer { probe.end() }
-    parallelChunks(n, minimumChunk: 8) { r in
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(r.count), Int32(m), Int32(rows),
-                    1, dout + r.lowerBound, Int32(n), x, Int32(m),
-                    1, dw + r.lowerBound * m, Int32(m))
+    let chunks = max(1, min(Threads.count, rows / 64)), size = n * m
+    let partial = FloatPointer.allocate(capacity: max(1, (chunks - 1) * size))
+    defer { partial.deallocate() }
+    parallelChunks(chunks) { c in
+        for c in c {
+            let r0 = rows * c / chunks, r1 = rows * (c + 1) / chunks
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(n), Int32(m), Int32(r1 - r0),
+                        1, dout + r0 * n, Int32(n), x + r0 * m, Int32(m),
+                        c == 0 ? 1 : 0, c == 0 ? dw : partial + (c - 1) * size, Int32(m))
+        }
+    }
+    for c in 1..<chunks {
+        let p = partial + (c - 1) * size
+        for i in 0..<size { dw[i] += p[i] }
     }
 }
 
