@@ -10,9 +10,7 @@ public func rmsnormForward(_ out: FloatPointer, _ rstd: FloatPointer, _ x: Const
     parallelChunks(rows, minimumChunk: 64) { range in
         for r in range {
             let xr = x + r * dim, yr = out + r * dim
-            var sumSquares: Float = 0
-            for i in 0..<dim { sumSquares += xr[i] * xr[i] }
-            let s = 1 / (sumSquares / Float(dim) + epsilon).squareRoot()
+            let s = 1 / (dotProduct(xr, xr, count: dim) / Float(dim) + epsilon).squareRoot()
             rstd[r] = s
             for i in 0..<dim { yr[i] = xr[i] * s * gain[i] }
         }
@@ -29,9 +27,7 @@ public func rmsnormBackward(_ dx: FloatPointer, _ dgain: FloatPointer?, _ dout: 
         for r in range {
             let xr = x + r * dim, dyr = dout + r * dim, dxr = dx + r * dim
             let s = rstd[r]
-            var dot: Float = 0
-            for i in 0..<dim { dot += dyr[i] * gain[i] * xr[i] }
-            let c = s * s * s * dot / Float(dim)
+            let c = s * s * s * tripleProduct(dyr, gain, xr, count: dim) / Float(dim)
             for i in 0..<dim { dxr[i] += s * dyr[i] * gain[i] - xr[i] * c }
         }
     }
@@ -44,4 +40,17 @@ public func rmsnormBackward(_ dx: FloatPointer, _ dgain: FloatPointer?, _ dout: 
             for i in range { dgain[i] += dyr[i] * xr[i] * s }
         }
     }
+}
+
+/// Σ a[i]·b[i]·c[i], sixteen lanes at a time (as `dotProduct`).
+@inline(__always)
+func tripleProduct(_ a: ConstFloatPointer, _ b: ConstFloatPointer, _ c: ConstFloatPointer, count: Int) -> Float {
+    @inline(__always) func load(_ p: ConstFloatPointer, _ i: Int) -> SIMD16<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    var lanes = SIMD16<Float>(), i = 0
+    while i + 16 <= count { lanes += load(a, i) * load(b, i) * load(c, i); i += 16 }
+    var sum = lanes.sum()
+    while i < count { sum += a[i] * b[i] * c[i]; i += 1 }
+    return sum
 }
