@@ -21,11 +21,11 @@ public struct DecodeBenchmark {
 
         public var summary: String {
             switch self {
-            case .fp: "float32 weights, OpenBLAS sgemv (the reference)"
+            case .fp: "float32 weights on OpenBLAS sgemv, the reference"
             case .sign: "sign bits, one scale per row"
-            case .onebit: "sign bits, input and output scales (OneBit)"
-            case .mos: "sign bits, scales mixed per token by a router over E experts (BinaryMoS)"
-            case .rtn2: "2-bit codes, a 16-bit scale and zero per 128 weights (RTN's and GPTQ's layout)"
+            case .onebit: "sign bits, input and output scales: OneBit"
+            case .mos: "sign bits, scales mixed per token by a router over E experts: BinaryMoS"
+            case .rtn2: "2-bit codes, a 16-bit scale and zero per 128 weights: RTN's and GPTQ's layout"
             }
         }
     }

@@ -17,7 +17,7 @@ struct BenchDecode: ParsableCommand {
         float32 for every method. Time per token is split into attention (with rotary), the linear layers' \
         products, BinaryMoS's router, scale mixing, the output head and the rest; bytes read per token count \
         weights and cache, and their rate is set against the read bandwidth measured in the same run. \
-        Layouts: \(DecodeBenchmark.Layout.allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: "; ")).
+        Layouts: \(DecodeBenchmark.Layout.allCases.map { "\($0.rawValue), \($0.summary)" }.joined(separator: "; ")).
         """)
 
     @Option(help: "Model shape: \(DecodeBenchmark.shapes.keys.sorted().joined(separator: ", ")).")
