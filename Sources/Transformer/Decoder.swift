@@ -60,7 +60,7 @@ public final class Decoder {
                 }
                 let probe = StepProfile.probe(.attention); defer { probe.end() }
                 // Heads split across threads, each with its own row of scores.
-                parallelChunks(c.heads, minimumChunk: max(1, 4096 / max(1, D * (position + 1)))) { heads in
+                parallelChunks(c.heads, minimumChunk: max(1, 4096 / (D * (position + 1)))) { heads in
                     for head in heads {
                         let qh = q.data + head * D, out = mix.data + head * D, p = scores.data + head * c.context
                         for s in 0...position {
@@ -80,18 +80,4 @@ public final class Decoder {
                        epsilon: c.normEpsilon)
         StepProfile.measure(.head) { model.head.forward(logits.data, h.pointer, rows: 1) }
     }
-}
-
-/// Σ a[i]·b[i], sixteen lanes at a time (the compiler will not reorder a float sum by itself).
-@inline(__always)
-func dotProduct(_ a: ConstFloatPointer, _ b: ConstFloatPointer, count: Int) -> Float {
-    var lanes = SIMD16<Float>(), i = 0
-    while i + 16 <= count {
-        lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
-            * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-        i += 16
-    }
-    var sum = lanes.sum()
-    while i < count { sum += a[i] * b[i]; i += 1 }
-    return sum
 }

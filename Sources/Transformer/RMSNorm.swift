@@ -41,16 +41,3 @@ public func rmsnormBackward(_ dx: FloatPointer, _ dgain: FloatPointer?, _ dout: 
         }
     }
 }
-
-/// Σ a[i]·b[i]·c[i], sixteen lanes at a time (as `dotProduct`).
-@inline(__always)
-func tripleProduct(_ a: ConstFloatPointer, _ b: ConstFloatPointer, _ c: ConstFloatPointer, count: Int) -> Float {
-    @inline(__always) func load(_ p: ConstFloatPointer, _ i: Int) -> SIMD16<Float> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
-    }
-    var lanes = SIMD16<Float>(), i = 0
-    while i + 16 <= count { lanes += load(a, i) * load(b, i) * load(c, i); i += 16 }
-    var sum = lanes.sum()
-    while i < count { sum += a[i] * b[i] * c[i]; i += 1 }
-    return sum
-}
