@@ -9,14 +9,19 @@ extension TransformerModel {
     public static let formatName = "binarymos-simulator/1"
 
     public func save(to url: URL, metadata extra: [String: String] = [:]) throws {
+        try Self.checkpoint(config, parameters.map { ($0.name, $0.value) }, metadata: extra).write(to: url)
+    }
+
+    /// The file `save` writes, for a config and its named tensors.
+    static func checkpoint(_ config: ModelConfig, _ tensors: [(name: String, value: Tensor)],
+                           metadata extra: [String: String] = [:]) throws -> Safetensors {
         var file = Safetensors(metadata: extra)
-        file.metadata["format"] = Self.formatName
+        file.metadata["format"] = formatName
         file.metadata["config"] = String(decoding: try JSONEncoder.sorted.encode(config), as: UTF8.self)
-        for p in parameters {
-            file.add(p.name, floats: UnsafeBufferPointer(start: p.value.data, count: p.value.count),
-                     shape: p.value.shape)
+        for (name, value) in tensors {
+            file.add(name, floats: UnsafeBufferPointer(start: value.data, count: value.count), shape: value.shape)
         }
-        try file.write(to: url)
+        return file
     }
 
     /// Loads a model, checking that every tensor the config implies is present

@@ -154,8 +154,10 @@ public struct Safetensors {
     }
 
     /// A U8 entry of `count` bytes (packed bits or codes).
-    public func bytes(_ name: String, count: Int) throws -> [UInt8] {
-        [UInt8](try entry(name, dtypes: ["U8"], shape: [count], path: nil).bytes)
+    public func bytes(_ name: String, count: Int) throws -> [UInt8] { try bytes(name, shape: [count]) }
+
+    public func bytes(_ name: String, shape: [Int]) throws -> [UInt8] {
+        [UInt8](try entry(name, dtypes: ["U8"], shape: shape, path: nil).bytes)
     }
 
     private func entry(_ name: String, dtypes: [String], shape: [Int], path: String?) throws -> Entry {

@@ -60,11 +60,12 @@ public struct TeacherTraining: Codable, Sendable {
 /// training record. Fails, writing nothing, when the loss is not a number.
 @discardableResult
 public func trainTeacher(profile: Profile, corpus: Corpus, seed: UInt64, steps: Int? = nil, to url: URL,
-                         metadata: [String: String] = [:], onStep: (StepReport) -> Void = { _ in }) throws
+                         metadata: [String: String] = [:], trace: TrainingTrace? = nil,
+                         onStep: (StepReport) -> Void = { _ in }) throws
     -> TeacherTraining
 {
     let model = TransformerModel(config: profile.model, seed: seed)
-    let run = train(model, corpus: corpus, profile: profile, steps: steps, seed: seed, onStep: onStep)
+    let run = train(model, corpus: corpus, profile: profile, steps: steps, seed: seed, trace: trace, onStep: onStep)
     if let divergence = run.divergence { throw TrainingDiverged(divergence: divergence) }
     let final = evaluate(model, corpus: corpus, windows: profile.evalWindows)
     guard final.perplexity.isFinite else { throw TrainingDiverged(divergence: nil) }

@@ -11,6 +11,7 @@ public struct StepReport: Sendable {
     public var gradientNorm: Float
     public var tokensPerSecond: Double
     public var seconds: Double        // since training began
+    public var stepSeconds: Double    // this step alone: batch, forward, backward, update (no validation)
 }
 
 /// The validation loss at one point of training.
@@ -47,7 +48,8 @@ public struct TrainingRun: Sendable {
 /// Trains a full-precision model on training windows (a text's training
 /// split, or the synthetic stream): AdamW, cosine schedule with warm-up,
 /// global-norm clipping. The batches are drawn from `seed`, so a seed, a
-/// profile and a thread count fix every number.
+/// profile and a thread count fix every number; a `trace` keeps the initial
+/// weights, batches and losses for a replay elsewhere.
 ///
 /// The validation loss is measured at the end of each of `checks` equal
 /// parts of the run. A stream cannot be memorized, so there the checks are
@@ -59,7 +61,8 @@ public struct TrainingRun: Sendable {
 /// student is scored on the same bytes, so comparisons between them are not
 /// affected.
 public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, steps: Int? = nil,
-                  seed: UInt64, checks: Int = 10, onStep: (StepReport) -> Void = { _ in }) -> TrainingRun {
+                  seed: UInt64, checks: Int = 10, trace: TrainingTrace? = nil,
+                  onStep: (StepReport) -> Void = { _ in }) -> TrainingRun {
     let total = steps ?? profile.steps
     let length = model.config.context, batch = profile.batch
     let optimizer = AdamW(model.parameters, weightDecay: profile.weightDecay)
@@ -69,8 +72,10 @@ public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, s
     var best: (bitsPerByte: Double, values: [Tensor])?
     var worseChecks = 0
     let checkSteps: Set<Int> = checks > 0 ? Set((1...checks).map { total * $0 / checks }) : []
+    trace?.begin(model, optimizer, clip: profile.gradientClip, batch: batch, length: length)
     let start = Date()
     for step in 0..<total {
+        let stepStart = Date()
         let (inputs, targets) = corpus.trainingBatch(batch: batch, length: length, using: &rng)
         model.zeroGradients()
         let loss = model.forward(tokens: inputs, targets: targets, batch: batch, length: length)
@@ -81,11 +86,12 @@ public func train(_ model: TransformerModel, corpus: Corpus, profile: Profile, s
         }
         let lr = schedule.learningRate(at: step)
         let norm = optimizer.update(lr: lr, clip: profile.gradientClip)
-        let seconds = Date().timeIntervalSince(start)
+        let now = Date(), seconds = now.timeIntervalSince(start)
         let report = StepReport(step: step + 1, steps: total, loss: loss, learningRate: lr, gradientNorm: norm,
                                 tokensPerSecond: Double((step + 1) * batch * length) / max(seconds, 1e-9),
-                                seconds: seconds)
+                                seconds: seconds, stepSeconds: now.timeIntervalSince(stepStart))
         run.steps.append(report)
+        trace?.record(inputs: inputs, targets: targets, report)
         run.tokens = (step + 1) * batch * length
         onStep(report)
         guard checkSteps.contains(step + 1) else { continue }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Experiments
+import Files
 import Foundation
 import Corpus
 import Kernels
@@ -17,6 +18,11 @@ struct Train: ParsableCommand {
     @Option(help: "Peak learning rate (default: the profile's).") var lr: Float?
     @Option(help: "Seed for initialisation and batches.") var seed: UInt64 = 42
     @Option(help: "Where to write the model (.safetensors).") var out: String
+    @Option(help: ArgumentHelp(
+        "Also write what a replay needs into this folder: initial.safetensors (the weights before step 1), "
+            + "batches.safetensors (every step's inputs and targets) and steps.csv (loss, learning rate, "
+            + "gradient norm). scripts/torch-train.py replays it in PyTorch.", valueName: "folder"))
+    var trace: String?
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -39,16 +45,18 @@ struct Train: ParsableCommand {
             profile.learningRate = lr
         }
         let corpus = try corpusOption.load(context: profile.model.context)
-        try checkOutput(out)
+        try checkOutput(out, folder: trace)
         let total = steps ?? profile.steps
         log("training \(profile.name) model (\(profile.model.parameterCount) parameters) on \(corpus.name), "
             + "\(total) steps of \(profile.batch)×\(profile.model.context) bytes, \(compute.threads) threads")
         let progress = Progress(total: total, label: "train")
         var last: StepReport?
         let record: TeacherTraining
+        let recorder = trace.map { _ in TrainingTrace() }
         do {
             record = try trainTeacher(profile: profile, corpus: corpus, seed: seed, steps: total,
-                                      to: URL(fileURLWithPath: out), metadata: ["threads": String(compute.threads)]) { r in
+                                      to: URL(fileURLWithPath: out), metadata: ["threads": String(compute.threads)],
+                                      trace: recorder) { r in
                 last = r
                 progress.update(step: r.step, fields: [("loss", format(Double(r.loss))),
                                                        ("tok/s", String(Int(r.tokensPerSecond)))])
@@ -59,6 +67,11 @@ struct Train: ParsableCommand {
         }
         progress.finish()
         log(record.sentence + "; \(format(record.seconds, 1)) s, \(Int(last?.tokensPerSecond ?? 0)) tokens/s → \(out)")
+        if let trace, let recorder {
+            do { try recorder.write(to: URL(fileURLWithPath: trace)) }
+            catch let error as FileError { throw Failure(error.description) }
+            log("trace of \(recorder.steps.count) steps → \(trace)")
+        }
     }
 }
 

@@ -44,6 +44,7 @@ final class BadInputTests: MosTestCase {
         try refuses(train + ["--batch", "100000000"], naming: ["--batch", "GB", "this machine has"])
         try refuses(train + ["--lr=-1"], naming: ["--lr"])
         try refuses(train + ["--lr", "nan"], naming: ["--lr"])
+        try refuses(train + ["--steps", "1", "--trace", empty], naming: ["empty.txt", "folder"])
         // A rate that blows up: training stops at the step, names what went first, writes nothing.
         try refuses(train + ["--lr", "1e30"], naming: ["diverged at step", "gradient of", "nothing written"],
                      afterWork: true)

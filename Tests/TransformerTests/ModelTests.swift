@@ -109,6 +109,48 @@ final class ModelTests: XCTestCase {
         XCTAssertLessThan(first.last!, first[0] - 0.5)
     }
 
+    /// A trace holds all a replay needs: starting from its initial weights, on
+    /// its batches, at its learning rates, an optimizer with its recipe gives
+    /// the recorded losses bit for bit (here in Swift; scripts/torch-train.py
+    /// does the same in PyTorch).
+    func testTraceReplaysItsRun() throws {
+        let corpus = Corpus(name: "letters", bytes: SyntheticLanguage.generate(bytes: 20_000, seed: 4).text)
+        var profile = Profile.named("smoke")!
+        profile.model = tinyConfig()
+        let trace = TrainingTrace()
+        let run = train(TransformerModel(config: profile.model, seed: 11), corpus: corpus, profile: profile, steps: 4,
+                        seed: 5, checks: 0, trace: trace)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mos-trace-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try trace.write(to: folder)
+
+        let (model, metadata) = try TransformerModel.load(from: folder.appendingPathComponent("initial.safetensors"))
+        let fresh = TransformerModel(config: profile.model, seed: 11)
+        XCTAssertEqual(model.parameters.map(\.value.array), fresh.parameters.map(\.value.array))
+        let recipe = try JSONDecoder().decode(TrainingTrace.Recipe.self, from: Data(metadata["recipe"]!.utf8))
+        let batches = try Safetensors.read(from: folder.appendingPathComponent("batches.safetensors"))
+        let shape = [4, profile.batch, profile.model.context], count = shape.reduce(1, *)
+        let inputs = try batches.bytes("inputs", shape: shape).map(Int32.init)
+        let targets = try batches.bytes("targets", shape: shape).map(Int32.init)
+        XCTAssertEqual(inputs.count, count)
+        let rows = try String(contentsOf: folder.appendingPathComponent("steps.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(rows.map { Float($0[1])! }, run.steps.map(\.loss))
+
+        let optimizer = AdamW(model.parameters, weightDecay: recipe.weightDecay)
+        optimizer.beta1 = recipe.beta1; optimizer.beta2 = recipe.beta2; optimizer.epsilon = recipe.epsilon
+        let per = count / 4
+        for (s, row) in rows.enumerated() {
+            model.zeroGradients()
+            let loss = model.forward(tokens: Array(inputs[(s * per)..<((s + 1) * per)]),
+                                     targets: Array(targets[(s * per)..<((s + 1) * per)]),
+                                     batch: profile.batch, length: profile.model.context)
+            XCTAssertEqual(loss.bitPattern, Float(row[1])!.bitPattern, "step \(s + 1)")
+            model.backward()
+            optimizer.update(lr: Float(row[2])!, clip: recipe.gradientClip)
+        }
+    }
+
     /// Random letters: the letter frequencies carry over to held-out text, the
     /// sequence does not, so a model that trains long enough memorizes its
     /// split and the validation loss turns up. Training stops there and keeps
