@@ -12,13 +12,18 @@ import Kernels
 // row + 1 only, so the products skip the masked corner above the diagonal
 // (at T = 128 and blocks of 32, 10 of the 16 key blocks are computed). A
 // block as long as the sequence is the plain full-matrix form, the reference
-// the tests check the blocked one against.
+// the tests check the blocked one against. Where the CPU and head size allow,
+// the fused kernel (Kernels' FusedAttention) does each pair in one pass instead.
 
 public struct AttentionShape {
     public var batch: Int, length: Int, heads: Int, headDim: Int
     /// Query rows per block (see above).
     public var block: Int
+    /// Whether the fused kernel runs where it is available (false: the BLAS form always).
+    public var allowsFused = true
     public var dim: Int { heads * headDim }
+    /// Whether the fused kernel runs for this shape here.
+    public var fused: Bool { allowsFused && FusedAttention.available(headDim: headDim) }
     public var probabilityCount: Int { batch * heads * length * length }
     public init(batch: Int, length: Int, heads: Int, headDim: Int, block: Int = 32) {
         self.batch = batch; self.length = length; self.heads = heads; self.headDim = headDim
@@ -41,10 +46,17 @@ public func attentionForward(_ out: FloatPointer, _ probs: FloatPointer, _ q: Co
     let scale = 1 / Float(D).squareRoot()
     let blocks = s.blocks
     parallelChunks(s.batch * s.heads) { pairs in
+        let scratch = s.fused ? FusedAttention.scratch(length: T, headDim: D) : FloatPointer.allocate(capacity: 0)
+        defer { scratch.deallocate() }
         for pair in pairs {
             let b = pair / s.heads, h = pair % s.heads
             let offset = b * T * C + h * D
             let P = probs + pair * T * T
+            if s.fused {
+                FusedAttention.forward(out + offset, P, q + offset, k + offset, v + offset, length: T, headDim: D, ld: C,
+                                       scale: scale, scratch: scratch)
+                continue
+            }
             for (rows, keys) in blocks {
                 let Pi = P + rows.lowerBound * T, at = offset + rows.lowerBound * C
                 sgemm(transA: false, transB: true, rows.count, keys, D, alpha: scale, q + at, lda: C, k + offset, ldb: C,
@@ -70,12 +82,17 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     let scale = 1 / Float(D).squareRoot()
     let blocks = s.blocks
     parallelChunks(s.batch * s.heads) { pairs in
-        let dS = FloatPointer.allocate(capacity: T * T)   // per-thread scratch
-        defer { dS.deallocate() }
+        let dS = s.fused ? FusedAttention.scratch(length: T, headDim: D) : FloatPointer.allocate(capacity: T * T)
+        defer { dS.deallocate() }   // per-thread scratch
         for pair in pairs {
             let b = pair / s.heads, h = pair % s.heads
             let offset = b * T * C + h * D
             let P = probs + pair * T * T
+            if s.fused {
+                FusedAttention.backward(dq + offset, dk + offset, dv + offset, dout + offset, P, q + offset, k + offset,
+                                        v + offset, length: T, headDim: D, ld: C, scale: scale, scratch: dS)
+                continue
+            }
             for (i, (rows, keys)) in blocks.enumerated() {
                 let at = offset + rows.lowerBound * C, Pi = P + rows.lowerBound * T, dSi = dS + rows.lowerBound * T
                 let beta: Float = i == 0 ? 0 : 1

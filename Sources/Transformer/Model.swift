@@ -88,11 +88,16 @@ extension Block {
     }
 }
 
-/// What the forward pass keeps for the backward pass, for one batch shape.
+/// What the forward pass keeps for the backward pass, for batches up to one shape.
 /// Per block: the block input x, normed inputs h/h2 and their 1/rms, q k v,
 /// the attention probabilities and mix, the mid-block residual, gate/up/m.
 final class Activations {
-    let rows: Int
+    /// Rows of the pass in them now, at most `batches` sequences of `length`:
+    /// a smaller batch of the same length reuses them (validation's batches
+    /// between training steps would otherwise allocate, and fault in, all of
+    /// them twice per check).
+    var rows: Int
+    let batches: Int, length: Int
     let residual: [Tensor]          // [layers + 1] × [rows, dim]: input of each block, then the last output
     let mid: [Tensor]               // x after attention, before the MLP
     let h, h2, rstd, rstd2, q, k, v, probs, mix, gate, up, m: [Tensor]
@@ -102,7 +107,7 @@ final class Activations {
 
     init(config c: ModelConfig, batch: Int, length: Int) {
         let n = batch * length
-        rows = n
+        rows = n; batches = batch; self.length = length
         func many(_ shape: [Int]) -> [Tensor] { (0..<c.layers).map { _ in Tensor(shape) } }
         residual = (0...c.layers).map { _ in Tensor([n, c.dim]) }
         mid = many([n, c.dim]); h = many([n, c.dim]); h2 = many([n, c.dim])
@@ -185,11 +190,12 @@ public final class TransformerModel {
         precondition(tokens.count == batch * length && targets.count == tokens.count)
         precondition(length <= config.context, "sequence longer than the model's context")
         let c = config, n = batch * length
-        if saved == nil || batchShape != (batch, length) {
+        if saved == nil || saved!.length != length || saved!.batches < batch {
             saved = Activations(config: c, batch: batch, length: length)
-            batchShape = (batch, length)
         }
         let a = saved!
+        a.rows = n
+        batchShape = (batch, length)
         self.tokens = tokens; self.targets = targets
         let shape = AttentionShape(batch: batch, length: length, heads: c.heads, headDim: c.headDim)
 

@@ -34,7 +34,7 @@ func assertClose(_ analytic: [Float], _ numeric: [Double], tolerance: Double, _ 
     var worst = 0.0, worstIndex = 0
     for i in analytic.indices {
         let error = abs(Double(analytic[i]) - numeric[i]) / max(1, abs(numeric[i]))
-        if error > worst { worst = error; worstIndex = i }
+        if error > worst || error.isNaN { worst = error.isNaN ? .infinity : error; worstIndex = i }
     }
     XCTAssertLessThanOrEqual(worst, tolerance,
         "\(what): element \(worstIndex) analytic \(analytic[worstIndex]) vs numeric \(numeric[worstIndex])",

@@ -47,9 +47,15 @@ final class LayerGradientTests: XCTestCase {
     }
 
     func testAttention() {
-        var rng = SeededGenerator(seed: 3)
         // Query blocks of 2 over 5 rows: three blocks, the last one short.
-        let s = AttentionShape(batch: 2, length: 5, heads: 2, headDim: 4, block: 2)
+        checkAttentionGradients(AttentionShape(batch: 2, length: 5, heads: 2, headDim: 4, block: 2))
+        // Heads of 16: the fused kernel where the CPU has it, over 21 rows (two key
+        // vectors, the second partly seen; a last group of one row).
+        checkAttentionGradients(AttentionShape(batch: 1, length: 21, heads: 2, headDim: 16))
+    }
+
+    func checkAttentionGradients(_ s: AttentionShape, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SeededGenerator(seed: 3)
         let shape = [s.batch, s.length, s.dim]
         let q = randomTensor(shape, &rng), k = randomTensor(shape, &rng), v = randomTensor(shape, &rng)
         let out = Tensor(shape), probs = Tensor([s.probabilityCount])
@@ -79,25 +85,46 @@ final class LayerGradientTests: XCTestCase {
         assertClose(dv.array, numericGradient(of: loss, at: v.data, count: v.count, epsilon: 1e-3), tolerance: 1e-2, "dv")
     }
 
+    /// The fused kernel against the plain full-matrix BLAS form, forward and
+    /// backward, at head sizes of one to three vectors and lengths around the
+    /// kernel's groups of 4 rows and vectors of 16 keys.
+    func testFusedAttentionMatchesTheFullMatrix() throws {
+        try XCTSkipUnless(FusedAttention.available(headDim: 16), "no fused attention on this CPU")
+        for (length, headDim) in [(1, 16), (4, 16), (5, 16), (17, 32), (70, 16), (128, 16), (66, 48)] {
+            var full = AttentionShape(batch: 2, length: length, heads: 2, headDim: headDim, block: length)
+            full.allowsFused = false
+            var fused = full; fused.allowsFused = true
+            XCTAssertTrue(fused.fused && !full.fused)
+            assertSameAttention(fused, full, seed: UInt64(length), "length \(length), head \(headDim)")
+        }
+    }
+
     /// The blocked products (the masked corner skipped) against the plain
     /// full-matrix form (one block), forward and backward.
     func testBlockedAttentionMatchesTheFullMatrix() {
-        var rng = SeededGenerator(seed: 13)
-        let full = AttentionShape(batch: 2, length: 70, heads: 2, headDim: 8, block: 70)
+        var full = AttentionShape(batch: 2, length: 70, heads: 2, headDim: 8, block: 70)
+        full.allowsFused = false
         var blocked = full; blocked.block = 16
-        let shape = [full.batch, full.length, full.dim]
+        assertSameAttention(blocked, full, seed: 13, "blocked")
+    }
+
+    /// Two ways of computing attention give the same out, probs, dq, dk and dv.
+    func assertSameAttention(_ a: AttentionShape, _ b: AttentionShape, seed: UInt64, _ label: String,
+                             file: StaticString = #filePath, line: UInt = #line) {
+        var rng = SeededGenerator(seed: seed)
+        let shape = [a.batch, a.length, a.dim]
         let q = randomTensor(shape, &rng), k = randomTensor(shape, &rng), v = randomTensor(shape, &rng)
         let dout = randomTensor(shape, &rng)
         func run(_ s: AttentionShape) -> [[Float]] {
             let out = Tensor(shape), probs = Tensor([s.probabilityCount])
             let dq = Tensor(shape), dk = Tensor(shape), dv = Tensor(shape)
-            for t in [dq, dk, dv] { t.data.update(repeating: .nan, count: t.count) }   // written, never read
+            for t in [out, probs, dq, dk, dv] { t.data.update(repeating: .nan, count: t.count) }   // written, never read
             attentionForward(out.data, probs.data, q.pointer, k.pointer, v.pointer, s)
             attentionBackward(dq.data, dk.data, dv.data, dout.pointer, probs.pointer, q.pointer, k.pointer, v.pointer, s)
             return [out, probs, dq, dk, dv].map(\.array)
         }
-        for (name, (a, b)) in zip(["out", "probs", "dq", "dk", "dv"], zip(run(blocked), run(full))) {
-            assertClose(a, b.map(Double.init), tolerance: 1e-5, name)
+        for (name, (x, y)) in zip(["out", "probs", "dq", "dk", "dv"], zip(run(a), run(b))) {
+            assertClose(x, y.map(Double.init), tolerance: 1e-5, "\(name), \(label)", file: file, line: line)
         }
     }
 

@@ -109,6 +109,28 @@ final class ModelTests: XCTestCase {
         XCTAssertLessThan(first.last!, first[0] - 0.5)
     }
 
+    /// A smaller batch after a larger one runs in the larger one's buffers and
+    /// gives what a fresh model gives, loss and gradients bit for bit.
+    func testSmallerBatchReusesTheBuffersExactly() {
+        let c = tinyConfig(), corpus = Corpus.synthetic(validationBytes: 2_000, seed: 3)
+        var rng = SeededGenerator(seed: 1)
+        let (big, bigTargets) = corpus.trainingBatch(batch: 3, length: c.context, using: &rng)
+        let (small, smallTargets) = corpus.trainingBatch(batch: 1, length: c.context, using: &rng)
+        func step(_ model: TransformerModel) -> (Float, [[Float]]) {
+            model.zeroGradients()
+            let loss = model.forward(tokens: small, targets: smallTargets, batch: 1, length: c.context)
+            model.backward()
+            return (loss, model.parameters.map(\.grad.array))
+        }
+        let reused = TransformerModel(config: c, seed: 2)
+        reused.forward(tokens: big, targets: bigTargets, batch: 3, length: c.context)
+        reused.backward()
+        let (a, gradsA) = step(reused), (b, gradsB) = step(TransformerModel(config: c, seed: 2))
+        XCTAssertEqual(a.bitPattern, b.bitPattern)
+        XCTAssertEqual(gradsA, gradsB)
+        XCTAssertEqual(reused.lastRows, c.context)
+    }
+
     /// A trace holds all a replay needs: starting from its initial weights, on
     /// its batches, at its learning rates, an optimizer with its recipe gives
     /// the recorded losses bit for bit (here in Swift; scripts/torch-train.py
