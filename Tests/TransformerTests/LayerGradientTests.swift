@@ -46,6 +46,30 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(weightedSum(y.pointer, R.array), weightedSum(x.pointer, back.array), accuracy: 1e-4)
     }
 
+    /// The rotation against its formula, pair by pair, at head sizes that take the
+    /// vector path (8, 16), the pair-by-pair path (6) and both (12).
+    func testRotaryTurnsEachPairByItsAngle() {
+        var rng = SeededGenerator(seed: 5)
+        for headDim in [6, 8, 12, 16] {
+            let (length, dim) = (7, 2 * headDim)
+            let rotary = Rotary(headDim: headDim, context: length, base: 10_000)
+            let x = randomTensor([1, length, dim], &rng), y = Tensor(x.shape)
+            y.copy(from: x)
+            rotary.apply(y.data, batch: 1, length: length, dim: dim)
+            for t in 0..<length {
+                for head in 0..<2 {
+                    for i in 0..<(headDim / 2) {
+                        let angle = Double(t) * pow(10_000, -2 * Double(i) / Double(headDim))
+                        let at = t * dim + head * headDim + 2 * i
+                        let (a, b) = (Double(x[at]), Double(x[at + 1]))
+                        XCTAssertEqual(Double(y[at]), a * cos(angle) - b * sin(angle), accuracy: 1e-5, "head size \(headDim)")
+                        XCTAssertEqual(Double(y[at + 1]), a * sin(angle) + b * cos(angle), accuracy: 1e-5, "head size \(headDim)")
+                    }
+                }
+            }
+        }
+    }
+
     func testAttention() {
         // Query blocks of 2 over 5 rows: three blocks, the last one short.
         checkAttentionGradients(AttentionShape(batch: 2, length: 5, heads: 2, headDim: 4, block: 2))
