@@ -46,15 +46,15 @@ public func attentionForward(_ out: FloatPointer, _ probs: FloatPointer, _ q: Co
     let scale = 1 / Float(D).squareRoot()
     let blocks = s.blocks
     parallelChunks(s.batch * s.heads) { pairs in
-        let scratch = s.fused ? FusedAttention.scratch(length: T, headDim: D) : FloatPointer.allocate(capacity: 0)
-        defer { scratch.deallocate() }
+        let scratch = s.fused ? FusedAttention.scratch(length: T, headDim: D) : nil
+        defer { scratch?.deallocate() }
         for pair in pairs {
             let b = pair / s.heads, h = pair % s.heads
             let offset = b * T * C + h * D
             let P = probs + pair * T * T
             if s.fused {
                 FusedAttention.forward(out + offset, P, q + offset, k + offset, v + offset, length: T, headDim: D, ld: C,
-                                       scale: scale, scratch: scratch)
+                                       scale: scale, scratch: scratch!)
                 continue
             }
             for (rows, keys) in blocks {

@@ -21,7 +21,7 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Also write what a replay needs into this folder: initial.safetensors (the weights before step 1), "
             + "batches.safetensors (every step's inputs and targets) and steps.csv (loss, learning rate, "
-            + "gradient norm). scripts/torch-train.py replays it in PyTorch.", valueName: "folder"))
+            + "gradient norm, time of each step). scripts/torch-train.py replays it in PyTorch.", valueName: "folder"))
     var trace: String?
     @OptionGroup var compute: ComputeOptions
 
