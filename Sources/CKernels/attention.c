@@ -1,7 +1,6 @@
 #include "ckernels.h"
 #include <math.h>
 #include <string.h>
-#include <immintrin.h>
 
 // Causal attention of one (sequence, head) pair in one pass over its rows, for
 // training at the small head sizes of the profiles (16 and 32). The BLAS form
@@ -15,6 +14,9 @@
 // Layout: row t of q, k, v, out, dout, dq, dk, dv at t * ld (the head's D
 // columns); probs [T, T], row i holding softmax(q_i · k_j · scale) for j ≤ i
 // and 0 beyond. Scratch: ck_attention_scratch(T, D) floats.
+
+#if defined(__x86_64__)
+#include <immintrin.h>
 
 // e^x for 16 floats x ≤ 0 (softmax's arguments), as Kernels' fastExp
 // (Sources/Kernels/FastExp.swift): Cody–Waite reduction, Cephes' polynomial,
@@ -243,3 +245,14 @@ void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, c
         memcpy(dv + (size_t)j * ld, sums + (size_t)j * 2 * D + D, sizeof(float) * D);
     }
 }
+
+#else   // no x86: the BLAS form always (Sources/Transformer/Attention.swift)
+
+size_t ck_attention_scratch(int T, int D) { (void)T; (void)D; return 0; }
+int ck_attention_fused(int D) { (void)D; return 0; }
+void ck_attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
+                          int T, int D, int ld, float scale, float *scratch) {}
+void ck_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                           const float *q, const float *k, const float *v, int T, int D, int ld, float scale,
+                           float *scratch) {}
+#endif
