@@ -7,9 +7,10 @@
 // (Sources/Transformer/Attention.swift) spends most of its time outside the
 // arithmetic there: a product of 32 rows by 16 columns is too small for
 // sgemm's packing to pay, and every step went through several of them per
-// pair. Here each row's scores are 16 keys to a register, the keys transposed
-// once per pair so that a score vector is D fused multiply-adds, and the
-// softmax, the mix and the gradients follow while the row is in registers.
+// pair. Here the keys are transposed once per pair, so that 16 scores of a
+// query are D fused multiply-adds into one register; four queries go
+// together, sharing each load, and their softmax, mix and gradients follow
+// while their rows are in L1.
 //
 // Layout: row t of q, k, v, out, dout, dq, dk, dv at t * ld (the head's D
 // columns); probs [T, T], row i holding softmax(q_i · k_j · scale) for j ≤ i
@@ -46,7 +47,7 @@ size_t ck_attention_scratch(int T, int D) {
     return (size_t)padded(T) * (size_t)(D + 4) + 4 * (size_t)D + 2 * (size_t)T * (size_t)D;
 }
 
-int ck_attention_fused(int D) { return ck_path() == 2 && D % 16 == 0 && D <= 256; }
+int ck_attention_fused(int D) { return ck_path() == 2 && D > 0 && D % 16 == 0; }
 
 // xT[d * Tp + j] = x[j * ld + d], the rows past T zero.
 static void transpose(float *xT, const float *x, int T, int D, int ld) {

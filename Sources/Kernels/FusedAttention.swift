@@ -2,8 +2,9 @@ import CKernels
 
 /// Causal attention of one (sequence, head) pair in one pass over its rows
 /// (Sources/CKernels/attention.c): what training runs at head sizes of 16 and
-/// 32 on AVX-512, where sgemm on 32 × 16 blocks spends most of its time
-/// packing. The BLAS form in Transformer's Attention.swift is the reference.
+/// 32 on AVX-512, where sgemm's products of 32 × 16 blocks cost more in
+/// packing and calls than in arithmetic. The BLAS form in Transformer's
+/// Attention.swift is the reference and the fallback.
 public enum FusedAttention {
     /// Whether this CPU runs the fused kernels at head size `headDim`.
     public static func available(headDim: Int) -> Bool { ck_attention_fused(Int32(headDim)) != 0 }

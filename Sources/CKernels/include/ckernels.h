@@ -66,7 +66,7 @@ void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols);
 // Causal attention of one (sequence, head) pair, fused (attention.c): row t of
 // q, k, v, out, dout, dq, dk, dv at t * ld, D columns; probs [T, T] with row i
 // softmax(scale · q_i · k_j) for j ≤ i and 0 beyond. Backward writes dq, dk, dv
-// (not accumulated). AVX-512 only, for D a multiple of 16 up to 256: ask
+// (not accumulated). AVX-512 only, for D a multiple of 16: ask
 // ck_attention_fused(D) first. Scratch: ck_attention_scratch(T, D) floats.
 int ck_attention_fused(int D);
 size_t ck_attention_scratch(int T, int D);
