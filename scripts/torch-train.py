@@ -158,6 +158,9 @@ def main():
     except ImportError:
         print(f"torch-train: skipped, {sys.executable} has no torch")
         return 0
+    if tuple(int(part) for part in torch.__version__.split(".")[:2]) < (2, 4):
+        print(f"torch-train: skipped, it needs PyTorch 2.4 or later (nn.RMSNorm); {sys.executable} has {torch.__version__}")
+        return 0
     if args.measure:
         threads, mode, trace = int(args.measure[0]), args.measure[1], args.measure[2]
         torch.set_num_threads(threads)
@@ -166,13 +169,19 @@ def main():
         return 0
     if args.steps <= args.warmup:
         parser.error("--steps must be more than --warmup")
+    if not os.access(args.mos, os.X_OK):
+        parser.error(f"no mos binary at {args.mos} (build it with `swift build -c release`, or give --mos)")
     rows, shown = [], None
     with tempfile.TemporaryDirectory(prefix="torch-train.") as work:
         for n in [int(t) for t in args.threads.split(",")]:
             trace = os.path.join(work, f"threads-{n}")
-            subprocess.run([args.mos, "train", "--corpus", args.corpus, "--profile", args.profile, "--steps", str(args.steps),
-                            "--threads", str(n), "--out", os.path.join(trace, "final.safetensors"), "--trace", trace],
-                           check=True, capture_output=True, text=True)
+            run = subprocess.run([args.mos, "train", "--corpus", args.corpus, "--profile", args.profile,
+                                  "--steps", str(args.steps), "--threads", str(n),
+                                  "--out", os.path.join(trace, "final.safetensors"), "--trace", trace],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"torch-train: mos train failed: {run.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                return 1
             with open(os.path.join(trace, "steps.csv")) as f:
                 recorded = list(csv.DictReader(f))
             mine = [float(r["loss"]) for r in recorded]
