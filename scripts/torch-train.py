@@ -142,6 +142,10 @@ def replay(torch, trace, compiled, warmup):
     return losses, seconds
 
 
+def last_line(text):
+    return (text.strip().splitlines() or ["(no message)"])[-1]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mos", default=".build/release/mos", help="the mos binary (default: %(default)s)")
@@ -180,22 +184,25 @@ def main():
                                   "--out", os.path.join(trace, "final.safetensors"), "--trace", trace],
                                  capture_output=True, text=True)
             if run.returncode != 0:
-                print(f"torch-train: mos train failed: {run.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+                print(f"torch-train: mos train failed: {last_line(run.stderr)}", file=sys.stderr)
                 return 1
             with open(os.path.join(trace, "steps.csv")) as f:
                 recorded = list(csv.DictReader(f))
             mine = [float(r["loss"]) for r in recorded]
-            tokens = args.steps - args.warmup
+            timed = len(recorded) - args.warmup   # a text's run may stop early, at its best check
+            if timed <= 0:
+                print(f"torch-train: mos train stopped after {len(recorded)} steps, within the warm-up", file=sys.stderr)
+                return 1
             batches, _ = read_safetensors(torch, os.path.join(trace, "batches.safetensors"))
-            tokens *= batches["inputs"].shape[1] * batches["inputs"].shape[2]
-            row = {"threads": n, "mos": tokens / sum(float(r["seconds"]) for r in recorded[args.warmup:])}
+            tokens = timed * batches["inputs"].shape[1] * batches["inputs"].shape[2]
+            row = {"threads": n, "mos": tokens / sum(float(r["step_seconds"]) for r in recorded[args.warmup:])}
             limits = {name: str(n) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
             for mode in ("eager", "compiled"):
                 run = subprocess.run([sys.executable, __file__, "--measure", str(n), mode, trace,
                                       "--warmup", str(args.warmup)],
                                      capture_output=True, text=True, env={**os.environ, **limits})
                 if run.returncode != 0:
-                    print(f"torch-train: {mode} at {n} thread(s) failed: {run.stderr.strip().splitlines()[-1:]}")
+                    print(f"torch-train: {mode} at {n} thread(s) failed: {last_line(run.stderr)}", file=sys.stderr)
                     row[mode], row[mode + " Δ"] = math.nan, math.nan
                     continue
                 peer = json.loads(run.stdout.splitlines()[-1])
@@ -211,7 +218,7 @@ def main():
         print(f"\nlosses at {n} thread(s), nats\n{'step':>6}{'mos':>12}{'PyTorch':>12}{'difference':>12}")
         for s in sorted({*range(args.show, len(mine) + 1, args.show), 1, len(mine)}):
             print(f"{s:>6}{mine[s - 1]:>12.6f}{theirs[s - 1]:>12.6f}{theirs[s - 1] - mine[s - 1]:>+12.2e}")
-    print(f"\ntokens/s over steps {args.warmup + 1}–{args.steps}; largest |PyTorch loss − mos loss| over all steps")
+    print(f"\ntokens/s over the steps after the first {args.warmup}; largest |PyTorch loss − mos loss| over all steps")
     print(f"{'threads':>7}{'mos':>10}{'eager':>10}{'compiled':>10}{'mos/eager':>11}{'mos/compiled':>14}"
           f"{'Δ eager':>10}{'Δ compiled':>12}")
     for r in rows:

@@ -1,13 +1,16 @@
 import CKernels
 
 /// Causal attention of one (sequence, head) pair in one pass over its rows
-/// (Sources/CKernels/attention.c): what training runs at head sizes of 16 and
-/// 32 on AVX-512, where sgemm's products of 32 × 16 blocks cost more in
-/// packing and calls than in arithmetic. The BLAS form in Transformer's
-/// Attention.swift is the reference and the fallback.
+/// (Sources/CKernels/attention.c): what full forward and backward passes run
+/// at the profiles' head sizes (16, 32) on the kernels' AVX-512 path, where
+/// sgemm's products of 32 × 16 blocks cost more in packing and calls than in
+/// arithmetic. The BLAS form in Transformer's Attention.swift is the
+/// reference and the fallback.
 public enum FusedAttention {
-    /// Whether this CPU runs the fused kernels at head size `headDim`.
-    public static func available(headDim: Int) -> Bool { ck_attention_fused(Int32(headDim)) != 0 }
+    /// Whether this CPU runs the fused kernels for pairs of `length` rows of `headDim`.
+    public static func available(length: Int, headDim: Int) -> Bool {
+        ck_attention_fused(Int32(clamping: length), Int32(clamping: headDim)) != 0
+    }
 
     /// Scratch for a thread's pairs, on a 64-byte line; the caller deallocates it.
     public static func scratch(length: Int, headDim: Int) -> FloatPointer {

@@ -23,7 +23,7 @@ public struct AttentionShape {
     public var allowsFused = true
     public var dim: Int { heads * headDim }
     /// Whether the fused kernel runs for this shape here.
-    public var fused: Bool { allowsFused && FusedAttention.available(headDim: headDim) }
+    public var fused: Bool { allowsFused && FusedAttention.available(length: length, headDim: headDim) }
     public var probabilityCount: Int { batch * heads * length * length }
     public init(batch: Int, length: Int, heads: Int, headDim: Int, block: Int = 32) {
         self.batch = batch; self.length = length; self.heads = heads; self.headDim = headDim
@@ -44,15 +44,15 @@ public func attentionForward(_ out: FloatPointer, _ probs: FloatPointer, _ q: Co
     let probe = StepProfile.probe(.attention); defer { probe.end() }
     let T = s.length, D = s.headDim, C = s.dim
     let scale = 1 / Float(D).squareRoot()
-    let blocks = s.blocks
+    let blocks = s.blocks, fused = s.fused
     parallelChunks(s.batch * s.heads) { pairs in
-        let scratch = s.fused ? FusedAttention.scratch(length: T, headDim: D) : nil
+        let scratch = fused ? FusedAttention.scratch(length: T, headDim: D) : nil
         defer { scratch?.deallocate() }
         for pair in pairs {
             let b = pair / s.heads, h = pair % s.heads
             let offset = b * T * C + h * D
             let P = probs + pair * T * T
-            if s.fused {
+            if fused {
                 FusedAttention.forward(out + offset, P, q + offset, k + offset, v + offset, length: T, headDim: D, ld: C,
                                        scale: scale, scratch: scratch!)
                 continue
@@ -80,17 +80,19 @@ public func attentionBackward(_ dq: FloatPointer, _ dk: FloatPointer, _ dv: Floa
     let probe = StepProfile.probe(.attention); defer { probe.end() }
     let T = s.length, D = s.headDim, C = s.dim
     let scale = 1 / Float(D).squareRoot()
-    let blocks = s.blocks
+    let blocks = s.blocks, fused = s.fused
     parallelChunks(s.batch * s.heads) { pairs in
-        let dS = s.fused ? FusedAttention.scratch(length: T, headDim: D) : FloatPointer.allocate(capacity: T * T)
-        defer { dS.deallocate() }   // per-thread scratch
+        // Per-thread scratch: the fused kernel's, or dS for the BLAS form.
+        let scratch = fused ? FusedAttention.scratch(length: T, headDim: D) : FloatPointer.allocate(capacity: T * T)
+        defer { scratch.deallocate() }
+        let dS = scratch
         for pair in pairs {
             let b = pair / s.heads, h = pair % s.heads
             let offset = b * T * C + h * D
             let P = probs + pair * T * T
-            if s.fused {
+            if fused {
                 FusedAttention.backward(dq + offset, dk + offset, dv + offset, dout + offset, P, q + offset, k + offset,
-                                        v + offset, length: T, headDim: D, ld: C, scale: scale, scratch: dS)
+                                        v + offset, length: T, headDim: D, ld: C, scale: scale, scratch: scratch)
                 continue
             }
             for (i, (rows, keys)) in blocks.enumerated() {

@@ -93,9 +93,9 @@ extension Block {
 /// the attention probabilities and mix, the mid-block residual, gate/up/m.
 final class Activations {
     /// Rows of the pass in them now, at most `batches` sequences of `length`:
-    /// a smaller batch of the same length reuses them (validation's batches
-    /// between training steps would otherwise allocate, and fault in, all of
-    /// them twice per check).
+    /// a smaller batch of the same length reuses them, so that validation's
+    /// batches of 16 between training steps of 32 no longer allocate, and
+    /// fault in, all of them twice per check.
     var rows: Int
     let batches: Int, length: Int
     let residual: [Tensor]          // [layers + 1] × [rows, dim]: input of each block, then the last output

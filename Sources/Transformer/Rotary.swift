@@ -32,6 +32,7 @@ public struct Rotary {
     /// One token's x [dim] in place, at position t of its sequence. `inverse`
     /// rotates by −t·θ, which is the backward pass (a rotation's transpose is its inverse).
     public func rotate(_ x: FloatPointer, position t: Int, dim: Int, inverse: Bool = false) {
+        precondition(dim % headDim == 0, "dim \(dim) is not a whole number of heads of \(headDim)")
         cos.withUnsafeBufferPointer { cosT in
             sin.withUnsafeBufferPointer { sinT in
                 let c = cosT.baseAddress! + t * headDim, s = sinT.baseAddress! + t * headDim

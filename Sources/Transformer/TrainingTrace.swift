@@ -11,7 +11,7 @@ import Kernels
 ///     initial.safetensors   the model before the first update (a checkpoint like any
 ///                           other), the optimizer's settings as JSON under "recipe"
 ///     batches.safetensors   "inputs", "targets": U8 [steps, batch, length]
-///     steps.csv             step, loss, learning_rate, gradient_norm, seconds (the step's own time)
+///     steps.csv             step, loss, learning_rate, gradient_norm, step_seconds (the step's own time)
 public final class TrainingTrace {
     /// AdamW's settings and the clipping limit, for the replay's optimizer.
     struct Recipe: Codable {
@@ -29,6 +29,7 @@ public final class TrainingTrace {
 
     /// Keeps a copy of the weights training starts from.
     func begin(_ model: TransformerModel, _ optimizer: AdamW, clip: Float, batch: Int, length: Int) {
+        precondition(model.config.vocabulary <= 256, "a trace stores tokens as bytes")
         config = model.config
         recipe = Recipe(beta1: optimizer.beta1, beta2: optimizer.beta2, epsilon: optimizer.epsilon,
                         weightDecay: optimizer.weightDecay, gradientClip: clip)
@@ -55,7 +56,7 @@ public final class TrainingTrace {
         batches.add("inputs", .init(dtype: "U8", shape: batchShape, bytes: Data(inputs)))
         batches.add("targets", .init(dtype: "U8", shape: batchShape, bytes: Data(targets)))
         // Shortest round-trip decimals: the replay reads back the same floats.
-        let csv = "step,loss,learning_rate,gradient_norm,seconds\n"
+        let csv = "step,loss,learning_rate,gradient_norm,step_seconds\n"
             + steps.map { "\($0.step),\($0.loss),\($0.learningRate),\($0.gradientNorm),\($0.stepSeconds)\n" }.joined()
         let settings = String(decoding: try JSONEncoder.sorted.encode(recipe), as: UTF8.self)
         try TransformerModel.checkpoint(config, initial, metadata: ["recipe": settings]).write(to: directory.appendingPathComponent("initial.safetensors"))

@@ -45,6 +45,9 @@ struct Train: ParsableCommand {
             profile.learningRate = lr
         }
         let corpus = try corpusOption.load(context: profile.model.context)
+        if let trace, URL(fileURLWithPath: trace).standardizedFileURL == URL(fileURLWithPath: out).standardizedFileURL {
+            throw Failure("--trace must be a folder other than --out's file")
+        }
         try checkOutput(out, folder: trace)
         let total = steps ?? profile.steps
         log("training \(profile.name) model (\(profile.model.parameterCount) parameters) on \(corpus.name), "

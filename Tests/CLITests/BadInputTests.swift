@@ -45,6 +45,8 @@ final class BadInputTests: MosTestCase {
         try refuses(train + ["--lr=-1"], naming: ["--lr"])
         try refuses(train + ["--lr", "nan"], naming: ["--lr"])
         try refuses(train + ["--steps", "1", "--trace", empty], naming: ["empty.txt", "folder"])
+        try refuses(["train", "--profile", "smoke", "--steps", "1", "--out", path("same"), "--trace", path("same")],
+                    naming: ["--trace", "--out"])
         // A rate that blows up: training stops at the step, names what went first, writes nothing.
         try refuses(train + ["--lr", "1e30"], naming: ["diverged at step", "gradient of", "nothing written"],
                      afterWork: true)

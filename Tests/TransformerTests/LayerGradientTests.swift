@@ -47,7 +47,7 @@ final class LayerGradientTests: XCTestCase {
     }
 
     /// The rotation against its formula, pair by pair, at head sizes that take the
-    /// vector path (8, 16), the pair-by-pair path (6) and both (12).
+    /// vector path (8, 16), the pair-by-pair path (6) and both (12); the inverse turns it back.
     func testRotaryTurnsEachPairByItsAngle() {
         var rng = SeededGenerator(seed: 5)
         for headDim in [6, 8, 12, 16] {
@@ -67,6 +67,8 @@ final class LayerGradientTests: XCTestCase {
                     }
                 }
             }
+            rotary.apply(y.data, batch: 1, length: length, dim: dim, inverse: true)   // and back
+            assertClose(y.array, x.array.map(Double.init), tolerance: 1e-5, "inverse, head size \(headDim)")
         }
     }
 
@@ -90,30 +92,32 @@ final class LayerGradientTests: XCTestCase {
         }
         _ = loss()
         // Causality: probabilities above the diagonal are zero, rows sum to one.
+        let label = "head size \(s.headDim)\(s.fused ? ", fused" : "")"
         for row in 0..<(s.batch * s.heads * s.length) {
             let t = row % s.length
             var sum: Float = 0
             for j in 0..<s.length {
-                if j > t { XCTAssertEqual(probs[row * s.length + j], 0) }
+                if j > t { XCTAssertEqual(probs[row * s.length + j], 0, label, file: file, line: line) }
                 sum += probs[row * s.length + j]
             }
-            XCTAssertEqual(sum, 1, accuracy: 1e-5)
+            XCTAssertEqual(sum, 1, accuracy: 1e-5, label, file: file, line: line)
         }
         let dq = Tensor(shape), dk = Tensor(shape), dv = Tensor(shape)
         R.withUnsafeBufferPointer {
             attentionBackward(dq.data, dk.data, dv.data, $0.baseAddress!, probs.pointer, q.pointer, k.pointer,
                               v.pointer, s)
         }
-        assertClose(dq.array, numericGradient(of: loss, at: q.data, count: q.count, epsilon: 1e-3), tolerance: 1e-2, "dq")
-        assertClose(dk.array, numericGradient(of: loss, at: k.data, count: k.count, epsilon: 1e-3), tolerance: 1e-2, "dk")
-        assertClose(dv.array, numericGradient(of: loss, at: v.data, count: v.count, epsilon: 1e-3), tolerance: 1e-2, "dv")
+        for (name, x, analytic) in [("dq", q, dq), ("dk", k, dk), ("dv", v, dv)] {
+            assertClose(analytic.array, numericGradient(of: loss, at: x.data, count: x.count, epsilon: 1e-3), tolerance: 1e-2,
+                        "\(name), \(label)", file: file, line: line)
+        }
     }
 
     /// The fused kernel against the plain full-matrix BLAS form, forward and
     /// backward, at head sizes of one to three vectors and lengths around the
     /// kernel's groups of 4 rows and vectors of 16 keys.
     func testFusedAttentionMatchesTheFullMatrix() throws {
-        try XCTSkipUnless(FusedAttention.available(headDim: 16), "no fused attention on this CPU")
+        try XCTSkipUnless(FusedAttention.available(length: 128, headDim: 16), "no fused attention on this CPU")
         for (length, headDim) in [(1, 16), (4, 16), (5, 16), (17, 32), (70, 16), (128, 16), (66, 48)] {
             var full = AttentionShape(batch: 2, length: length, heads: 2, headDim: headDim, block: length)
             full.allowsFused = false
@@ -121,6 +125,9 @@ final class LayerGradientTests: XCTestCase {
             XCTAssertTrue(fused.fused && !full.fused)
             assertSameAttention(fused, full, seed: UInt64(length), "length \(length), head \(headDim)")
         }
+        // Pairs past the kernel's measured working set, or heads not of 16s, take the BLAS form.
+        XCTAssertFalse(AttentionShape(batch: 1, length: 1024, heads: 1, headDim: 64).fused)
+        XCTAssertFalse(AttentionShape(batch: 1, length: 128, heads: 1, headDim: 24).fused)
     }
 
     /// The blocked products (the masked corner skipped) against the plain

@@ -66,9 +66,10 @@ void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols);
 // Causal attention of one (sequence, head) pair, fused (attention.c): row t of
 // q, k, v, out, dout, dq, dk, dv at t * ld, D columns; probs [T, T] with row i
 // softmax(scale · q_i · k_j) for j ≤ i and 0 beyond. Backward writes dq, dk, dv
-// (not accumulated). AVX-512 only, for D a multiple of 16: ask
-// ck_attention_fused(D) first. Scratch: ck_attention_scratch(T, D) floats.
-int ck_attention_fused(int D);
+// (not accumulated). On the AVX-512 path (ck_path() == 2) only, for D a multiple
+// of 16 and pairs small enough: ask ck_attention_fused(T, D) first. Scratch:
+// ck_attention_scratch(T, D) floats.
+int ck_attention_fused(int T, int D);
 size_t ck_attention_scratch(int T, int D);
 void ck_attention_forward(float *out, float *probs, const float *q, const float *k, const float *v,
                           int T, int D, int ld, float scale, float *scratch);
