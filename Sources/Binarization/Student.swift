@@ -56,8 +56,8 @@ public enum Student {
                             metadata extra: [String: String] = [:], routerHistory: RouterHistory? = nil) throws {
         var file = Safetensors(metadata: extra)
         file.metadata["format"] = TransformerModel.formatName
-        file.metadata["config"] = String(decoding: try JSONEncoder.sortedKeys.encode(student.config), as: UTF8.self)
-        file.metadata["binarization"] = String(decoding: try JSONEncoder.sortedKeys.encode(method), as: UTF8.self)
+        file.metadata["config"] = String(decoding: try JSONEncoder.sorted.encode(student.config), as: UTF8.self)
+        file.metadata["binarization"] = String(decoding: try JSONEncoder.sorted.encode(method), as: UTF8.self)
         file.metadata["method"] = method.name
         func half(_ p: Parameter) { file.add(p.name, .halves(p.value.array, shape: p.value.shape)) }
         half(student.embedding)
@@ -131,12 +131,4 @@ public enum Student {
         return (model, method, file.metadata)
     }
 
-}
-
-extension JSONEncoder {
-    static var sortedKeys: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }
 }

@@ -62,7 +62,8 @@ extension ModelConfig {
 }
 
 extension JSONEncoder {
-    static var sorted: JSONEncoder {
+    /// Keys in sorted order, so that the same value always gives the same bytes.
+    public static var sorted: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return e

@@ -78,9 +78,7 @@ struct BenchDecode: ParsableCommand {
                                   results: results.map { DecodeRow($0, float: float[$0.threads]!, read: bandwidth[$0.threads]!) })
         if let csv { try report.table.write(to: URL(fileURLWithPath: csv)) }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
             return
         }
         print("shape           \(shape): \(config.layers) blocks, dim \(config.dim), ffn \(config.ffnHidden), \(config.heads) heads, "

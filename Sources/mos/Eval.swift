@@ -44,9 +44,7 @@ struct Eval: ParsableCommand {
             activations: layers.packed == 0 ? "float32" : activations.rawValue, packed_layers: layers.packed,
             linear_bytes_in_memory: Student.linearBytesInMemory(m))
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try printJSON(result)
         } else {
             print("model        \(model) (\(method), \(parameters) parameters)")
             print("corpus       \(corpus.name), \(e.tokens) validation bytes scored")

@@ -33,9 +33,7 @@ struct Memory: ParsableCommand {
             compression_vs_fp16: Double(fp16.bits) / Double(storage.bits),
             parts_bytes: storage.parts.mapValues { ($0 + 7) / 8 })
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            try printJSON(result)
             return
         }
         print("shape        \(architecture.name): \(architecture.parameters) parameters, "

@@ -24,6 +24,11 @@ func checkOutput(_ path: String? = nil, folder: String? = nil) throws {
     } catch let error as FileError { throw Failure(error.description) }
 }
 
+/// A command's result as one line of JSON, keys sorted.
+func printJSON(_ value: some Encodable) throws {
+    print(String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self))
+}
+
 /// Loads a teacher or a student, turning format problems into one-line errors.
 func loadStudent(_ path: String, packed: ActivationPrecision? = nil) throws
     -> (model: TransformerModel, method: Method, metadata: [String: String]) {
