@@ -69,6 +69,17 @@ struct BinaryKernel: ParsableCommand {
 
  {{source: Sources/CKernels/kernels.c#binary-avx512}}
 
+ Half of that loop's vector instructions only turn bits into bytes: the mask
+ goes into a k register, then a masked move makes the 0-or-1 bytes. CPUs with
+ GFNI (Intel since Ice Lake, AMD since Zen 4) can do it in one instruction,
+ an affine map over GF(2) applied to every byte. Broadcast a row's 8 mask
+ bytes to all eight 64-bit lanes and give lane L the matrix that keeps only
+ bit L: byte 8L + b of the result is then column 8b + L's bit. The columns
+ come out transposed, 8 by 8, so the activations are permuted the same way
+ once per 64 columns, and the dot products follow as before:
+
+ {{source: Sources/CKernels/kernels.c#binary-gfni}}
+
  A CPU without AVX-512 (most laptops, and AMD's before Zen 4) has no byte
  masks and no VNNI, so the AVX2 path builds the selecting bytes itself, 32
  columns at a time, and adds pairs of activations in 16-bit lanes:
@@ -242,9 +253,9 @@ struct BinaryKernel: ParsableCommand {
 
  Each thread count decodes on the same models. `MB/token` counts every byte a
  token reads (weights, and the cache, which grows with the position);
- `of read` sets their rate against a plain read of a 256 MiB buffer on the
- same threads in the same run (OpenBLAS's sgemv, prefetching ahead, can edge
- past it).
+ `of read` sets their rate against a plain read of a 1 GiB buffer on the
+ same threads, timed before every round and the fastest of the run kept
+ (OpenBLAS's sgemv, prefetching ahead, can edge past it).
  */
     func decode(_ settings: Profile, _ folder: URL) throws {
         var bench = DecodeBenchmark(config: DecodeBenchmark.shapes["llama-1-7b"]!)
@@ -252,10 +263,9 @@ struct BinaryKernel: ParsableCommand {
         // The smoke profile checks the plumbing on two blocks; the others time all 32.
         (bench.tokens, bench.rounds, bench.floatLayers, bench.layers) = smoke ? (4, 1, 1, 2) : (16, 2, 2, nil)
         bench.threads = Array(Set([1, options.threads])).sorted()
-        var bandwidth: [Int: Double] = [:]
-        for n in bench.threads { Threads.use(n); bandwidth[n] = KernelBenchmark.readBandwidth() }
         let layouts: [DecodeBenchmark.Layout] = [.fp, .onebit, .mos, .rtn2]
         let results = bench.run(layouts)
+        let bandwidth = Dictionary(results.map { ($0.threads, $0.readBytesPerSecond) }, uniquingKeysWith: max)
         let names: [DecodeBenchmark.Layout: String] = [.fp: "float32", .onebit: "OneBit", .mos: "BinaryMoS E=4", .rtn2: "2-bit g128"]
         func result(_ layout: DecodeBenchmark.Layout, _ threads: Int) -> DecodeBenchmark.Result {
             results.first { $0.method == layout.rawValue && $0.threads == threads }!

@@ -32,7 +32,7 @@ __attribute__((constructor)) static void choose_blas_core(void) {
     const char *core = openblas_get_corename();
     if (!core || is_modern(core)) return;
     strncpy(detected, core, sizeof detected - 1);
-    setenv("OPENBLAS_CORETYPE", ck_path() == 2 ? "SkylakeX" : "Haswell", 1);
+    setenv("OPENBLAS_CORETYPE", ck_path() >= 2 ? "SkylakeX" : "Haswell", 1);
     gotoblas_dynamic_quit();
     gotoblas_dynamic_init();
     unsetenv("OPENBLAS_CORETYPE");

@@ -1,15 +1,18 @@
 #include "ckernels.h"
+#include <math.h>
 #include <string.h>
 #include <immintrin.h>
 
-// The fastest path this CPU runs (2: AVX-512 VNNI, 1: AVX2, 0: portable C), found once.
+// The fastest path this CPU runs (3: AVX-512 VNNI with GFNI and VBMI, 2: AVX-512
+// VNNI, 1: AVX2, 0: portable C), found once.
 static int detected_path(void) {
 #if defined(__x86_64__)
     static int known = -1;
     if (known < 0) {
         __builtin_cpu_init();
-        known = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-                    && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") ? 2
+        int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                     && __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
+        known = avx512 ? (__builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx512vbmi") ? 3 : 2)
                 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") ? 1 : 0;
     }
     return known;
@@ -18,7 +21,7 @@ static int detected_path(void) {
 #endif
 }
 
-static int path_limit = 2;
+static int path_limit = 3;
 void ck_limit_path(int level) { path_limit = level; }
 int ck_path(void) { return detected_path() < path_limit ? detected_path() : path_limit; }
 
@@ -52,6 +55,61 @@ static inline int64_t value_sum(const int8_t *q, int paddedCols, int planes, int
     }
     return total;
 }
+
+// region: quantize
+// Rounding for ckernels.h's planes: hi = round(a · inverse), and with a second
+// plane lo = round((a · inverse − hi) · CK_LO_STEPS), both to nearest, ties to
+// even, as Swift's .toNearestOrEven; every value alone, so any split of the
+// columns gives the same bytes.
+#if defined(__x86_64__)
+__attribute__((target("avx512f,avx512bw")))
+static int quantize_avx512(const float *a, int count, float inverse, int8_t *hi, int8_t *lo) {
+    const __m512 scale = _mm512_set1_ps(inverse), steps = _mm512_set1_ps(CK_LO_STEPS);
+    int j = 0;
+    for (; j + 16 <= count; j += 16) {
+        __m512 u = _mm512_mul_ps(_mm512_loadu_ps(a + j), scale);
+        __m512i h = _mm512_cvt_roundps_epi32(u, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        _mm_storeu_si128((__m128i *)(hi + j), _mm512_cvtsepi32_epi8(h));
+        if (lo) {
+            __m512 rest = _mm512_mul_ps(_mm512_sub_ps(u, _mm512_cvtepi32_ps(h)), steps);
+            _mm_storeu_si128((__m128i *)(lo + j), _mm512_cvtsepi32_epi8(_mm512_cvt_roundps_epi32(rest, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+        }
+    }
+    return j;
+}
+
+__attribute__((target("avx512f")))
+static float largest_avx512(const float *a, int count, int *done) {
+    __m512 m = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 16 <= count; j += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(a + j)));
+    *done = j;
+    return _mm512_reduce_max_ps(m);
+}
+#endif
+
+float ck_largest_magnitude(const float *a, int count) {
+    float m = 0;
+    int j = 0;
+#if defined(__x86_64__)
+    if (ck_path() >= 2) m = largest_avx512(a, count, &j);
+#endif
+    for (; j < count; j++) m = fabsf(a[j]) > m ? fabsf(a[j]) : m;
+    return m;
+}
+
+void ck_quantize(const float *a, int count, float inverse, int8_t *hi, int8_t *lo) {
+    int j = 0;
+#if defined(__x86_64__)
+    if (ck_path() >= 2) j = quantize_avx512(a, count, inverse, hi, lo);
+#endif
+    for (; j < count; j++) {
+        float u = a[j] * inverse, rounded = nearbyintf(u);
+        hi[j] = (int8_t)rounded;
+        if (lo) lo[j] = (int8_t)nearbyintf((u - rounded) * CK_LO_STEPS);
+    }
+}
+// end region: quantize
 
 // MARK: Portable versions
 
@@ -158,6 +216,17 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
 // MARK: AVX-512 VNNI versions
 #if defined(__x86_64__)
 
+// A group of eight rows' sums, planes joined, as 2 · Σ_selected − Σ (which may pass 2³¹ before
+// the subtraction); rows past row1 are not written.
+__attribute__((target("avx512f,avx512bw"), always_inline))
+static inline void store_group(__m512i h[8], const __m512i l[8], int r, int row1, const int planes, int64_t total,
+                               int32_t *o) {
+    for (int k = 0; k < 8 && r + k < row1; k++) {
+        if (planes == 2) h[k] = _mm512_add_epi32(_mm512_mullo_epi32(h[k], _mm512_set1_epi32(CK_LO_STEPS)), l[k]);
+        o[r + k] = (int32_t)(2 * (int64_t)_mm512_reduce_add_epi32(h[k]) - total);
+    }
+}
+
 // region: binary-avx512
 // Σ_j ±q_j = 2 · Σ_{bit j set} q_j − Σ_j q_j. Every 64 columns a row's mask
 // becomes 64 bytes of 0 or 1, and one VNNI dot product of those with q adds
@@ -187,13 +256,60 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
                 if (planes == 2) l[k] = _mm512_dpbusd_epi32(l[k], selected, w);
             }
         }
-        for (int k = 0; k < 8 && r + k < row1; k++) {
-            if (planes == 2) h[k] = _mm512_add_epi32(_mm512_mullo_epi32(h[k], _mm512_set1_epi32(CK_LO_STEPS)), l[k]);
-            o[r + k] = (int32_t)(2 * (int64_t)_mm512_reduce_add_epi32(h[k]) - total);   // 2·Σ may pass 2³¹
-        }
+        store_group(h, l, r, row1, planes, total, o);
     }
 }
 // end region: binary-avx512
+
+// region: binary-gfni
+// The loop above spends two of its four vector instructions per row and 64
+// columns on turning bits into bytes: moving the mask into a k register and
+// the masked move. With GFNI one instruction does it. A row's 8 mask bytes are
+// broadcast to all 8 lanes of 64 bits, and an affine map over GF(2) whose
+// matrix in lane L keeps only bit L of each byte leaves in byte 8L + b the
+// bit of column 8b + L, as 0 or 1. The activations, permuted once per 64
+// columns by the same 8 × 8 transpose (VBMI's byte permute), meet them. At
+// 4096 × 11008 on one thread of a Xeon (mos bench kernels) this took the
+// int16 product from 9.8 to 12.0 GB/s and the int8 one from 13.2 to 17.5.
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi,gfni"), always_inline))
+static inline void binary_token_gfni(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *hi,
+                                     int paddedCols, const int planes, int32_t *o) {
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i bitOfLane = _mm512_set_epi64(0x80ll << 56, 0x40ll << 56, 0x20ll << 56, 0x10ll << 56,
+                                               0x08ll << 56, 0x04ll << 56, 0x02ll << 56, 0x01ll << 56);
+    uint8_t order[64];
+    for (int i = 0; i < 64; i++) order[i] = (uint8_t)(8 * (i % 8) + i / 8);
+    const __m512i transpose = _mm512_loadu_si512(order);
+    const int8_t *lo = hi + paddedCols;
+    const int64_t total = value_sum(hi, paddedCols, planes, 0, paddedCols);
+    for (int r = row0; r < row1; r += 8) {
+        const uint8_t *b[8];
+        for (int k = 0; k < 8; k++) b[k] = bits + (r + k < row1 ? r + k : r) * rowBytes;
+        __m512i h[8], l[8];
+        for (int k = 0; k < 8; k++) { h[k] = zero; l[k] = zero; }
+        const uint8_t *next = bits + (size_t)(r + 8) * rowBytes;
+        for (int c = 0; c < paddedCols; c += 64) {
+            __builtin_prefetch(next + c);
+            __m512i v = _mm512_permutexvar_epi8(transpose, _mm512_loadu_si512(hi + c));
+            __m512i w = planes == 2 ? _mm512_permutexvar_epi8(transpose, _mm512_loadu_si512(lo + c)) : zero;
+            for (int k = 0; k < 8; k++) {
+                __m512i selected = _mm512_gf2p8affine_epi64_epi8(_mm512_set1_epi64((long long)load64(b[k] + c / 8)),
+                                                                 bitOfLane, 0);
+                h[k] = _mm512_dpbusd_epi32(h[k], selected, v);
+                if (planes == 2) l[k] = _mm512_dpbusd_epi32(l[k], selected, w);
+            }
+        }
+        store_group(h, l, r, row1, planes, total, o);
+    }
+}
+// end region: binary-gfni
+
+__attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi,gfni")))
+static void binary_gfni(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q, int paddedCols,
+                        int planes, int32_t *out) {
+    if (planes == 2) binary_token_gfni(bits, rowBytes, row0, row1, q, paddedCols, 2, out);
+    else binary_token_gfni(bits, rowBytes, row0, row1, q, paddedCols, 1, out);
+}
 
 // Many tokens (the GEMM path): four tokens share each row's mask bytes, two
 // rows share each load of the activations. q[i], o[i]: token i's planes and
@@ -276,6 +392,10 @@ static void blocks_avx512(const uint8_t *const bits[3], size_t rowBytes, int blo
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
                           size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
+    if (tokens == 1 && ck_path() == 3) {
+        binary_gfni(bits, rowBytes, row0, row1, q, paddedCols, planes, out);
+        return;
+    }
     if (tokens == 1) {
         if (planes == 2) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, out);
         else binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, out);
@@ -566,7 +686,7 @@ static void int2_avx2(const uint8_t *codes, size_t rowBytes, const uint16_t *sca
 void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q, size_t qStride,
                   int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
 #if defined(__x86_64__)
-    if (ck_path() == 2) {
+    if (ck_path() >= 2) {
         binary_avx512(bits, rowBytes, row0, row1, q, qStride, paddedCols, planes, tokens, out, outStride);
         return;
     }
@@ -582,7 +702,7 @@ void ck_binary_blocks_i8(const uint8_t *const bits[3], size_t rowBytes, int bloc
                          const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
                          int32_t *out, int outRows) {
 #if defined(__x86_64__)
-    if (ck_path() == 2) {
+    if (ck_path() >= 2) {
         blocks_avx512(bits, rowBytes, blockCols, blocks, row0, row1, q, qStride, paddedCols, planes, tokens, out, outRows);
         return;
     }
@@ -598,7 +718,7 @@ void ck_int2_i8(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, c
                 int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
                 int paddedCols, int planes, int tokens, float *out, size_t outStride) {
 #if defined(__x86_64__)
-    if (ck_path() == 2 && (groupSize == 64 || groupSize == 128 || groupSize % 256 == 0)) {
+    if (ck_path() >= 2 && (groupSize == 64 || groupSize == 128 || groupSize % 256 == 0)) {
         int2_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride, paddedCols,
                     planes, tokens, out, outStride);
         return;

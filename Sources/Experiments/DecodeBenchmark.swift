@@ -65,6 +65,7 @@ public struct DecodeBenchmark {
         public var cacheBytes: Int                // keys and values read per token, averaged over the tokens
         public var tokensPerSecond: Double
         public var bytesPerSecond: Double         // weights and cache read per second
+        public var readBytesPerSecond: Double     // the fastest memory read measured between this result's rounds
 
         /// Seconds per token in the groups a table shows; "rest" is everything
         /// else (norms, SwiGLU, residual adds, embedding, the loop itself).
@@ -115,7 +116,9 @@ public struct DecodeBenchmark {
             Threads.use(count)
             for token in input.prefix(2) { decoder.feed(token) }   // warm-up
             var best = (seconds: Double.infinity, kinds: [StepProfile.Kind: Double]())
+            var read = 0.0
             for _ in 0..<max(1, rounds) {
+                read = max(read, KernelBenchmark.readBandwidth(passes: 3))   // the reference, as the machine is now
                 decoder.reset()
                 StepProfile.start()
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -139,7 +142,8 @@ public struct DecodeBenchmark {
             let cache = config.layers * 4 * d * (tokens + 1)
             return Result(method: layout.rawValue, threads: count, layers: config.layers, layersRun: run,
                           tokens: tokens, secondsPerToken: total, seconds: split, weightBytes: weights, cacheBytes: cache,
-                          tokensPerSecond: 1 / total, bytesPerSecond: Double(weights + cache) / total)
+                          tokensPerSecond: 1 / total, bytesPerSecond: Double(weights + cache) / total,
+                          readBytesPerSecond: read)
         }
     }
 

@@ -86,10 +86,10 @@ public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstF
         ck_binary_i8(signs.bits, signs.rowBytes, Int32(rows.lowerBound), Int32(rows.upperBound), scratch.values,
                      scratch.planes * scratch.paddedCols, Int32(scratch.paddedCols), Int32(scratch.planes),
                      Int32(tokens), sums, n)
-    }
-    for t in 0..<tokens {
-        let s = scratch.scales[t]
-        for r in 0..<n { out[t * n + r] = Float(sums[t * n + r]) * s }
+        for t in 0..<tokens {
+            let s = scratch.scales[t]
+            for r in rows { out[t * n + r] = Float(sums[t * n + r]) * s }
+        }
     }
 }
 
@@ -138,6 +138,7 @@ public enum PackedKernels {
     /// The paths the kernels take here, in words.
     public static var path: String {
         switch ck_path() {
+        case 3: return "AVX-512 VNNI with GFNI"
         case 2: return "AVX-512 VNNI"
         case 1: return "AVX2"
         default: return "portable C"

@@ -70,20 +70,12 @@ public final class QuantizedActivations {
     /// Quantizes the first `count` rows of a [count, cols] (row-major floats) into this buffer.
     public func quantize(_ a: ConstFloatPointer, tokens count: Int) {
         precondition(count <= tokens)
-        let (cols, padded) = (self.cols, paddedCols)
         parallelChunks(count, minimumChunk: 8) { range in
             for t in range {
-                let row = a + t * cols, hi = self.values + t * self.planes * padded, lo = hi + padded
-                var largest: Float = 0
-                for j in 0..<cols { largest = max(largest, abs(row[j])) }
+                let row = a + t * cols, hi = self.values + t * self.planes * self.paddedCols
+                let largest = ck_largest_magnitude(row, Int32(self.cols))
                 let scale = largest > 0 ? largest / 127 : 1
-                let inverse = 1 / scale
-                for j in 0..<cols {
-                    let u = row[j] * inverse, rounded = u.rounded(.toNearestOrEven)
-                    hi[j] = Int8(rounded)
-                    // u − rounded is exact and within ±½, so lo stays within ±127.
-                    if self.planes == 2 { lo[j] = Int8(((u - rounded) * Float(CK_LO_STEPS)).rounded(.toNearestOrEven)) }
-                }
+                ck_quantize(row, Int32(self.cols), 1 / scale, hi, self.planes == 2 ? hi + self.paddedCols : nil)
                 self.scales[t] = self.planes == 2 ? scale / Float(CK_LO_STEPS) : scale
             }
         }

@@ -43,13 +43,45 @@ final class PackedProductTests: XCTestCase {
         }
     }
 
+    /// The rounded bytes are the formula's, hi = round(a / s) and lo = round((a / s − hi) · 254)
+    /// with ties to even, bit for bit, on one and two threads, on the vector path and the
+    /// portable one, with a tail of columns past the last 16.
+    func testRoundingIsItsFormulaOnEveryPath() {
+        var rng = SeededGenerator(seed: 8)
+        let cols = 5000
+        defer { ck_limit_path(3); Threads.use(2) }
+        for tokens in [1, 3] {
+            var a = random(tokens * cols, &rng)
+            a[16] = -3.5; a[17] = 2.5; a[18] = 127          // a step of 1, and two ties
+            for precision in ActivationPrecision.allCases {
+                let expected = (0..<tokens).flatMap { t -> [Int8] in
+                    let row = a[(t * cols)..<((t + 1) * cols)]
+                    let inverse = 1 / (row.map(abs).max()! / 127)
+                    let u = row.map { $0 * inverse }, hi = u.map { $0.rounded(.toNearestOrEven) }
+                    let lo = zip(u, hi).map { (($0 - $1) * Float(CK_LO_STEPS)).rounded(.toNearestOrEven) }
+                    return (precision == .int8 ? [hi] : [hi, lo]).flatMap { $0.map { Int8($0) } }
+                }
+                for (threads, level) in [(1, Int32(3)), (2, 3), (2, 0)] {
+                    Threads.use(threads); ck_limit_path(level)
+                    let q = QuantizedActivations(tokens: tokens, cols: cols, padTo: 64, precision: precision)
+                    a.withUnsafeBufferPointer { q.quantize($0.baseAddress!, tokens: tokens) }
+                    let bytes = (0..<(tokens * q.planes)).flatMap { p in (0..<cols).map { q.values[p * q.paddedCols + $0] } }
+                    if let i = bytes.indices.first(where: { bytes[$0] != expected[$0] }) {
+                        XCTFail("\(precision), \(tokens) token(s), \(threads) thread(s), path \(ck_path()): "
+                                + "byte \(i) is \(bytes[i]), not \(expected[i])")
+                    }
+                }
+            }
+        }
+    }
+
     /// The kernels are exact on the rounded activations, so they must match
     /// the reference fed with those, to float rounding; against the float
     /// activations they are off by the rounding alone (≤ half a step per entry).
     func testBinaryKernelsMatchNaive() {
         var rng = SeededGenerator(seed: 1)
-        for (rows, cols) in shapes {
-            let tokens = 3
+        // One token takes the decoding loop, three the batched one.
+        for (rows, cols) in shapes { for tokens in [1, 3] {
             let w = random(rows * cols, &rng), a = random(tokens * cols, &rng)
             let signs = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: rows, cols: cols) }
             XCTAssertEqual(signs.byteCount, rows * ((cols + 7) / 8))
@@ -68,12 +100,12 @@ final class PackedProductTests: XCTestCase {
                 naiveBinaryProduct(&rounded, signs, dequantized(scratch, tokens: tokens), tokens: tokens)
                 for i in naive.indices {
                     XCTAssertEqual(fast[i], rounded[i], accuracy: 1e-5 * max(1, abs(rounded[i])),
-                                   "\(precision) \(rows)×\(cols)")
+                                   "\(precision) \(rows)×\(cols), \(tokens) token(s), path \(ck_path())")
                     let step = scratch.scales[i / rows]
                     XCTAssertLessThanOrEqual(abs(fast[i] - naive[i]), step / 2 * Float(cols) + 1e-5, "\(precision) vs float")
                 }
             }
-        }
+        } }
     }
 
     /// The per-block products of three planes (BiLLM's layer) against sums
@@ -154,11 +186,11 @@ final class PackedProductTests: XCTestCase {
     /// The largest sums a path's narrow lanes meet (every sign +1 or −1,
     /// every activation at its largest) come out exact on every path.
     func testExtremeSumsStayExact() {
-        defer { ck_limit_path(2) }
+        defer { ck_limit_path(3) }
         let (rows, cols) = (2, 8192)
         let w = (0..<(rows * cols)).map { $0 < cols ? Float(1) : -1 }, a = [Float](repeating: 1, count: cols)
         let signs = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: rows, cols: cols) }
-        for level in Int32(0)...2 {
+        for level in Int32(0)...3 {
             ck_limit_path(level)
             for precision in ActivationPrecision.allCases {
                 var out = [Float](repeating: 0, count: rows)
@@ -169,10 +201,10 @@ final class PackedProductTests: XCTestCase {
         }
     }
 
-    /// Every path this CPU has (portable C, AVX2, AVX-512 VNNI) agrees with the naive references.
+    /// Every path this CPU has (portable C, AVX2, AVX-512 VNNI, with GFNI) agrees with the naive references.
     func testEveryPathAgrees() {
-        defer { ck_limit_path(2) }
-        for level in Int32(0)...2 {
+        defer { ck_limit_path(3) }
+        for level in Int32(0)...3 {
             ck_limit_path(level)
             // The dispatch must take the capped path, or the slower ones were never run.
             XCTAssertLessThanOrEqual(ck_path(), level)
@@ -201,8 +233,8 @@ final class RandomLayoutTests: XCTestCase {
         XCTAssertEqual(Double(plus) / Double(rows * cols), 0.5, accuracy: 0.05, "random signs are about half +1")
         let x = Tensor([1, cols]), y = Tensor([rows]), reference = Tensor([rows])
         for j in 0..<cols { x[j] = rng.normal() }
-        defer { ck_limit_path(2) }
-        for level: Int32 in [0, 1, 2] {
+        defer { ck_limit_path(3) }
+        for level: Int32 in [0, 1, 2, 3] {
             ck_limit_path(level)
             binaryProduct(y.data, signs, x.pointer, tokens: 1,
                           scratch: QuantizedActivations(tokens: 1, cols: cols, padTo: 64, precision: .int16))

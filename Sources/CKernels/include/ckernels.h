@@ -7,11 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The path the kernels take here: 2 AVX-512 (F, BW, VNNI, F16C), 1 AVX2
-// (with FMA and F16C), 0 portable C.
+// The path the kernels take here: 3 AVX-512 with GFNI and VBMI (Ice Lake and
+// later, Zen 4), 2 AVX-512 (F, BW, VNNI, F16C), 1 AVX2 (with FMA and F16C),
+// 0 portable C.
 int ck_path(void);
 
-// Caps the path at `level` (0, 1 or 2; 2 by default), for tests and comparisons.
+// Caps the path at `level` (0 to 3; 3 by default), for tests and comparisons.
 void ck_limit_path(int level);
 
 // Activations come as one or two planes of int8 per token, plane p of token t
@@ -21,6 +22,13 @@ void ck_limit_path(int level);
 // sums of values, exact in int32 up to 66,000 columns of a binary row (model
 // configs stop at 65,536) and 22,000 of a two-bit group (callers use 16,384).
 #define CK_LO_STEPS 254
+
+// Rounding a row of activations into planes: ck_largest_magnitude gives
+// max |a_j| over count floats; ck_quantize writes hi_j = round(a_j · inverse)
+// and, unless lo is NULL, lo_j = round((a_j · inverse − hi_j) · CK_LO_STEPS),
+// to nearest with ties to even. |a_j · inverse| ≤ 127 keeps both within int8.
+float ck_largest_magnitude(const float *a, int count);
+void ck_quantize(const float *a, int count, float inverse, int8_t *hi, int8_t *lo);
 
 // Binary product on int8 activations, rows [row0, row1) of a packed sign matrix:
 //   out[t * outStride + r] = Σ_j sign(r, j) · value(t, j)      (int32, exact)
@@ -66,7 +74,7 @@ void ck_int2_order(const int8_t *q, int8_t *qp, int paddedCols);
 // Causal attention of one (sequence, head) pair, fused (attention.c): row t of
 // q, k, v, out, dout, dq, dk, dv at t * ld, D columns; probs [T, T] with row i
 // softmax(scale · q_i · k_j) for j ≤ i and 0 beyond. Backward writes dq, dk, dv
-// (not accumulated). On the AVX-512 path (ck_path() == 2) only, for D a multiple
+// (not accumulated). On the AVX-512 paths (ck_path() >= 2) only, for D a multiple
 // of 16 and pairs small enough: ask ck_attention_fused(T, D) first. Scratch:
 // ck_attention_scratch(T, D) floats.
 int ck_attention_fused(int T, int D);
