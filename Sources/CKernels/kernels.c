@@ -414,13 +414,23 @@ static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int ro
     }
 }
 
+// GFNI's affine map of every byte, y = A · x over GF(2), as assembly: the
+// template below then compiles for every AVX-512 CPU, and only its copy for
+// path 3 runs the instruction.
+__attribute__((target("avx512f"), always_inline))
+static inline __m512i affine_bytes(__m512i x, __m512i matrix) {
+    __m512i y;
+    __asm__("vgf2p8affineqb $0, %2, %1, %0" : "=v"(y) : "v"(x), "v"(matrix));
+    return y;
+}
+
 // Codes as unsigned bytes times activations as signed bytes: a 64-byte load
-// holds 256 columns; shifting by 0, 2, 4, 6 and masking with 3 gives four
-// vectors of codes, each one VNNI dot product with the matching (reordered)
-// activations, all into one vector of int32 lanes. Lanes 4b … 4b + 3 then
-// hold block b's sum, so one multiply by the blocks' group scales (16-bit,
-// widened and spread over the lanes by a permute) and an add finish the 256
-// columns. The zero points' share, Σ_g scale · zero · Σ q over the group, is
+// holds 256 columns; shifting by 0, 2, 4, 6 and masking with 3 (with GFNI,
+// one affine map each) gives four vectors of codes, each one VNNI dot product
+// with the matching (reordered) activations, all into one vector of int32
+// lanes. Lanes 4b … 4b + 3 then hold block b's sum, so one multiply by the
+// blocks' group scales (16-bit, widened and spread over the lanes by a
+// permute) and an add finish the 256 columns. The zero points' share, Σ_g scale · zero · Σ q over the group, is
 // subtracted once per row. With two planes the codes, once shifted, meet both
 // planes' activations, and the two sums join as hi · CK_LO_STEPS + lo before
 // scaling. Four rows share every load of the activations. Needs groups of 64
@@ -430,8 +440,12 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,f16c"), always_inline))
 static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales,
                                       const uint16_t *zeros, int cols, int groups, int groupSize, int row0, int row1,
                                       const int8_t *qp, size_t qStride, int paddedCols, const int planes, int tokens,
-                                      float *out, size_t outStride) {
+                                      float *out, size_t outStride, const int gfni) {
     const __m512i three = _mm512_set1_epi8(3), zero = _mm512_setzero_si512(), steps = _mm512_set1_epi32(CK_LO_STEPS);
+    // With GFNI one affine map takes bits 2k and 2k + 1 of every byte to bits 0 and 1 (matrix
+    // row i, for output bit i, is byte 7 − i), where a shift and a mask take two instructions.
+    __m512i pick[4];
+    for (int k = 0; k < 4; k++) pick[k] = _mm512_set1_epi64((long long)(((1ull << (2 * k)) << 56) | ((2ull << (2 * k)) << 48)));
     // Lane l (block l / 4 of the 256 columns) takes the scale of group (64 · (l / 4)) / groupSize past the first.
     int spread[16];
     for (int l = 0; l < 16; l++) spread[l] = groupSize < 256 ? (64 * (l / 4)) / groupSize : 0;
@@ -455,7 +469,8 @@ static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, con
                     __m512i v = _mm512_loadu_si512(qt + c + 64 * k);
                     __m512i w = planes == 2 ? _mm512_loadu_si512(lo + c + 64 * k) : zero;
                     for (int i = 0; i < 4; i++) {
-                        __m512i code = _mm512_and_si512(_mm512_srli_epi16(packed[i], 2 * k), three);
+                        __m512i code = gfni ? affine_bytes(packed[i], pick[k])
+                                            : _mm512_and_si512(_mm512_srli_epi16(packed[i], 2 * k), three);
                         dot[i] = _mm512_dpbusd_epi32(dot[i], code, v);
                         if (planes == 2) fine[i] = _mm512_dpbusd_epi32(fine[i], code, w);
                     }
@@ -488,12 +503,18 @@ __attribute__((target("avx512f,avx512bw,avx512vnni,f16c")))
 static void int2_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales, const uint16_t *zeros,
                         int cols, int groups, int groupSize, int row0, int row1, const int8_t *qp, size_t qStride,
                         int paddedCols, int planes, int tokens, float *out, size_t outStride) {
-    if (planes == 2)
+    if (ck_path() == 3 && planes == 2)
         int2_planes_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
-                           paddedCols, 2, tokens, out, outStride);
+                           paddedCols, 2, tokens, out, outStride, 1);
+    else if (ck_path() == 3)
+        int2_planes_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
+                           paddedCols, 1, tokens, out, outStride, 1);
+    else if (planes == 2)
+        int2_planes_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
+                           paddedCols, 2, tokens, out, outStride, 0);
     else
         int2_planes_avx512(codes, rowBytes, scales, zeros, cols, groups, groupSize, row0, row1, qp, qStride,
-                           paddedCols, 1, tokens, out, outStride);
+                           paddedCols, 1, tokens, out, outStride, 0);
 }
 
 // MARK: AVX2 versions (no AVX-512: most laptops, AMD before Zen 4)
