@@ -56,7 +56,6 @@ static inline int64_t value_sum(const int8_t *q, int paddedCols, int planes, int
     return total;
 }
 
-// region: quantize
 // Rounding for ckernels.h's planes: hi = round(a · inverse), and with a second
 // plane lo = round((a · inverse − hi) · CK_LO_STEPS), both to nearest, ties to
 // even, as Swift's .toNearestOrEven; every value alone, so any split of the
@@ -72,7 +71,8 @@ static int quantize_avx512(const float *a, int count, float inverse, int8_t *hi,
         _mm_storeu_si128((__m128i *)(hi + j), _mm512_cvtsepi32_epi8(h));
         if (lo) {
             __m512 rest = _mm512_mul_ps(_mm512_sub_ps(u, _mm512_cvtepi32_ps(h)), steps);
-            _mm_storeu_si128((__m128i *)(lo + j), _mm512_cvtsepi32_epi8(_mm512_cvt_roundps_epi32(rest, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)));
+            __m512i l = _mm512_cvt_roundps_epi32(rest, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            _mm_storeu_si128((__m128i *)(lo + j), _mm512_cvtsepi32_epi8(l));
         }
     }
     return j;
@@ -109,7 +109,6 @@ void ck_quantize(const float *a, int count, float inverse, int8_t *hi, int8_t *l
         if (lo) lo[j] = (int8_t)nearbyintf((u - rounded) * CK_LO_STEPS);
     }
 }
-// end region: quantize
 
 // MARK: Portable versions
 
