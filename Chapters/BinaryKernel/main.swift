@@ -65,20 +65,17 @@ struct BinaryKernel: ParsableCommand {
 
  {{source: Sources/CKernels/kernels.c#binary-portable}}
 
- and the AVX-512 one does the same eight rows at a time:
+ and the AVX-512 one does the same eight rows at a time. Half of its vector
+ instructions would only turn bits into bytes: the mask goes into a k
+ register, then a masked move makes the 0-or-1 bytes. CPUs with GFNI (Intel
+ since Ice Lake, AMD since Zen 4) do it in one instruction, an affine map over
+ GF(2) applied to every byte. Broadcast a row's 8 mask bytes to all eight
+ 64-bit lanes and give lane L the matrix that keeps only bit L: byte 8L + b
+ of the result is then column 8b + L's bit. The columns come out transposed,
+ 8 by 8, so the activations are permuted the same way once per 64 columns,
+ and the dot products follow as before (the `gfni` branches):
 
  {{source: Sources/CKernels/kernels.c#binary-avx512}}
-
- Half of that loop's vector instructions only turn bits into bytes: the mask
- goes into a k register, then a masked move makes the 0-or-1 bytes. CPUs with
- GFNI (Intel since Ice Lake, AMD since Zen 4) can do it in one instruction,
- an affine map over GF(2) applied to every byte. Broadcast a row's 8 mask
- bytes to all eight 64-bit lanes and give lane L the matrix that keeps only
- bit L: byte 8L + b of the result is then column 8b + L's bit. The columns
- come out transposed, 8 by 8, so the activations are permuted the same way
- once per 64 columns, and the dot products follow as before:
-
- {{source: Sources/CKernels/kernels.c#binary-gfni}}
 
  A CPU without AVX-512 (most laptops, and AMD's before Zen 4) has no byte
  masks and no VNNI, so the AVX2 path builds the selecting bytes itself, 32

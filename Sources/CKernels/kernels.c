@@ -215,15 +215,21 @@ static void int2_portable(const uint8_t *codes, size_t rowBytes, const uint16_t 
 // MARK: AVX-512 VNNI versions
 #if defined(__x86_64__)
 
-// A group of eight rows' sums, planes joined, as 2 · Σ_selected − Σ (which may pass 2³¹ before
-// the subtraction); rows past row1 are not written.
-__attribute__((target("avx512f,avx512bw"), always_inline))
-static inline void store_group(__m512i h[8], const __m512i l[8], int r, int row1, const int planes, int64_t total,
-                               int32_t *o) {
-    for (int k = 0; k < 8 && r + k < row1; k++) {
-        if (planes == 2) h[k] = _mm512_add_epi32(_mm512_mullo_epi32(h[k], _mm512_set1_epi32(CK_LO_STEPS)), l[k]);
-        o[r + k] = (int32_t)(2 * (int64_t)_mm512_reduce_add_epi32(h[k]) - total);
-    }
+// Two instructions the path-3 loops use (GFNI's affine byte map, VBMI's byte
+// permute), as assembly: a template then compiles once for every AVX-512 CPU,
+// and only its copies with `gfni` set, which run on path 3, execute them.
+__attribute__((target("avx512f"), always_inline))
+static inline __m512i affine_bytes(__m512i x, __m512i matrix) {   // y = A · x over GF(2), every byte
+    __m512i y;
+    __asm__("vgf2p8affineqb $0, %2, %1, %0" : "=v"(y) : "v"(x), "v"(matrix));
+    return y;
+}
+
+__attribute__((target("avx512f"), always_inline))
+static inline __m512i permute_bytes(__m512i x, __m512i index) {   // y[i] = x[index[i]]
+    __m512i y;
+    __asm__("vpermb %1, %2, %0" : "=v"(y) : "v"(x), "v"(index));
+    return y;
 }
 
 // region: binary-avx512
@@ -231,12 +237,26 @@ static inline void store_group(__m512i h[8], const __m512i l[8], int r, int row1
 // becomes 64 bytes of 0 or 1, and one VNNI dot product of those with q adds
 // the selected activations, four at a time, into int32 lanes; with two planes
 // the same bytes meet the second plane in a second dot product. Eight rows
-// share every load of q. `planes` is a constant where this is inlined, so the
-// one-plane loop carries no trace of the second.
+// share every load of q. `planes` and `gfni` are constants where this is
+// inlined, so each copy carries no trace of the other cases.
+//
+// Turning bits into bytes takes two of the four instructions per row and 64
+// columns: the mask into a k register, then a masked move. With GFNI it takes
+// one. The row's 8 mask bytes are broadcast to the eight 64-bit lanes, and an
+// affine map whose matrix in lane L keeps only bit L of each byte leaves in
+// byte 8L + b the bit of column 8b + L, as 0 or 1; the activations, permuted
+// once per 64 columns by the same 8 × 8 transpose, meet them. At 4096 × 11008
+// on one thread of a Xeon (mos bench kernels) this took the int16 product
+// from 9.8 to 12.0 GB/s and the int8 one from 13.2 to 17.5.
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
 static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *hi,
-                                       int paddedCols, const int planes, int32_t *o) {
+                                       int paddedCols, const int planes, const int gfni, int32_t *o) {
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
+    const __m512i bitOfLane = _mm512_set_epi64(0x80ll << 56, 0x40ll << 56, 0x20ll << 56, 0x10ll << 56,
+                                               0x08ll << 56, 0x04ll << 56, 0x02ll << 56, 0x01ll << 56);
+    uint8_t order[64];
+    for (int i = 0; i < 64; i++) order[i] = (uint8_t)(8 * (i % 8) + i / 8);
+    const __m512i transpose = _mm512_loadu_si512(order);
     const int8_t *lo = hi + paddedCols;
     const int64_t total = value_sum(hi, paddedCols, planes, 0, paddedCols);
     for (int r = row0; r < row1; r += 8) {
@@ -249,66 +269,21 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
         for (int c = 0; c < paddedCols; c += 64) {
             __builtin_prefetch(next + c);   // the next eight rows, a line per step (see Prefetching, above)
             __m512i v = _mm512_loadu_si512(hi + c), w = planes == 2 ? _mm512_loadu_si512(lo + c) : zero;
+            if (gfni) { v = permute_bytes(v, transpose); w = planes == 2 ? permute_bytes(w, transpose) : zero; }
             for (int k = 0; k < 8; k++) {
-                __m512i selected = _mm512_maskz_mov_epi8(load64(b[k] + c / 8), ones);
+                __m512i selected = gfni ? affine_bytes(_mm512_set1_epi64((long long)load64(b[k] + c / 8)), bitOfLane)
+                                        : _mm512_maskz_mov_epi8(load64(b[k] + c / 8), ones);
                 h[k] = _mm512_dpbusd_epi32(h[k], selected, v);
                 if (planes == 2) l[k] = _mm512_dpbusd_epi32(l[k], selected, w);
             }
         }
-        store_group(h, l, r, row1, planes, total, o);
+        for (int k = 0; k < 8 && r + k < row1; k++) {
+            if (planes == 2) h[k] = _mm512_add_epi32(_mm512_mullo_epi32(h[k], _mm512_set1_epi32(CK_LO_STEPS)), l[k]);
+            o[r + k] = (int32_t)(2 * (int64_t)_mm512_reduce_add_epi32(h[k]) - total);   // 2·Σ may pass 2³¹
+        }
     }
 }
 // end region: binary-avx512
-
-// region: binary-gfni
-// The loop above spends two of its four vector instructions per row and 64
-// columns on turning bits into bytes: moving the mask into a k register and
-// the masked move. With GFNI one instruction does it. A row's 8 mask bytes are
-// broadcast to all 8 lanes of 64 bits, and an affine map over GF(2) whose
-// matrix in lane L keeps only bit L of each byte leaves in byte 8L + b the
-// bit of column 8b + L, as 0 or 1. The activations, permuted once per 64
-// columns by the same 8 × 8 transpose (VBMI's byte permute), meet them. At
-// 4096 × 11008 on one thread of a Xeon (mos bench kernels) this took the
-// int16 product from 9.8 to 12.0 GB/s and the int8 one from 13.2 to 17.5.
-__attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi,gfni"), always_inline))
-static inline void binary_token_gfni(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *hi,
-                                     int paddedCols, const int planes, int32_t *o) {
-    const __m512i zero = _mm512_setzero_si512();
-    const __m512i bitOfLane = _mm512_set_epi64(0x80ll << 56, 0x40ll << 56, 0x20ll << 56, 0x10ll << 56,
-                                               0x08ll << 56, 0x04ll << 56, 0x02ll << 56, 0x01ll << 56);
-    uint8_t order[64];
-    for (int i = 0; i < 64; i++) order[i] = (uint8_t)(8 * (i % 8) + i / 8);
-    const __m512i transpose = _mm512_loadu_si512(order);
-    const int8_t *lo = hi + paddedCols;
-    const int64_t total = value_sum(hi, paddedCols, planes, 0, paddedCols);
-    for (int r = row0; r < row1; r += 8) {
-        const uint8_t *b[8];
-        for (int k = 0; k < 8; k++) b[k] = bits + (r + k < row1 ? r + k : r) * rowBytes;
-        __m512i h[8], l[8];
-        for (int k = 0; k < 8; k++) { h[k] = zero; l[k] = zero; }
-        const uint8_t *next = bits + (size_t)(r + 8) * rowBytes;
-        for (int c = 0; c < paddedCols; c += 64) {
-            __builtin_prefetch(next + c);
-            __m512i v = _mm512_permutexvar_epi8(transpose, _mm512_loadu_si512(hi + c));
-            __m512i w = planes == 2 ? _mm512_permutexvar_epi8(transpose, _mm512_loadu_si512(lo + c)) : zero;
-            for (int k = 0; k < 8; k++) {
-                __m512i selected = _mm512_gf2p8affine_epi64_epi8(_mm512_set1_epi64((long long)load64(b[k] + c / 8)),
-                                                                 bitOfLane, 0);
-                h[k] = _mm512_dpbusd_epi32(h[k], selected, v);
-                if (planes == 2) l[k] = _mm512_dpbusd_epi32(l[k], selected, w);
-            }
-        }
-        store_group(h, l, r, row1, planes, total, o);
-    }
-}
-// end region: binary-gfni
-
-__attribute__((target("avx512f,avx512bw,avx512vnni,avx512vbmi,gfni")))
-static void binary_gfni(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q, int paddedCols,
-                        int planes, int32_t *out) {
-    if (planes == 2) binary_token_gfni(bits, rowBytes, row0, row1, q, paddedCols, 2, out);
-    else binary_token_gfni(bits, rowBytes, row0, row1, q, paddedCols, 1, out);
-}
 
 // Many tokens (the GEMM path): four tokens share each row's mask bytes, two
 // rows share each load of the activations. q[i], o[i]: token i's planes and
@@ -391,13 +366,12 @@ static void blocks_avx512(const uint8_t *const bits[3], size_t rowBytes, int blo
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
                           size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
-    if (tokens == 1 && ck_path() == 3) {
-        binary_gfni(bits, rowBytes, row0, row1, q, paddedCols, planes, out);
-        return;
-    }
     if (tokens == 1) {
-        if (planes == 2) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, out);
-        else binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, out);
+        int gfni = ck_path() == 3;
+        if (planes == 2 && gfni) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, 1, out);
+        else if (gfni) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, 1, out);
+        else if (planes == 2) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, 0, out);
+        else binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, 0, out);
         return;
     }
     for (int t0 = 0; t0 < tokens; t0 += 4) {
@@ -411,16 +385,6 @@ static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int ro
         if (planes == 2) binary_tokens_avx512(bits, rowBytes, row0, row1, qs, paddedCols, 2, os, count);
         else binary_tokens_avx512(bits, rowBytes, row0, row1, qs, paddedCols, 1, os, count);
     }
-}
-
-// GFNI's affine map of every byte, y = A · x over GF(2), as assembly: the
-// template below then compiles for every AVX-512 CPU, and only its copy for
-// path 3 runs the instruction.
-__attribute__((target("avx512f"), always_inline))
-static inline __m512i affine_bytes(__m512i x, __m512i matrix) {
-    __m512i y;
-    __asm__("vgf2p8affineqb $0, %2, %1, %0" : "=v"(y) : "v"(x), "v"(matrix));
-    return y;
 }
 
 // Codes as unsigned bytes times activations as signed bytes: a 64-byte load
