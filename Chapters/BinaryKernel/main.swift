@@ -72,8 +72,9 @@ struct BinaryKernel: ParsableCommand {
  GF(2) applied to every byte. Broadcast a row's 8 mask bytes to all eight
  64-bit lanes and give lane L the matrix that keeps only bit L: byte 8L + b
  of the result is then column 8b + L's bit. The columns come out transposed,
- 8 by 8, so the activations are permuted the same way once per 64 columns,
- and the dot products follow as before (the `gfni` branches):
+ 8 by 8, so each thread first copies the activations permuted the same way,
+ and the dot products follow as before (the `gfni` branches). The eight rows'
+ sixteen-lane sums are finally added up together, by a tree of lane shuffles:
 
  {{source: Sources/CKernels/kernels.c#binary-avx512}}
 
