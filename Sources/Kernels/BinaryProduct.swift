@@ -19,8 +19,7 @@ public final class PackedSigns {
     public init(_ w: ConstFloatPointer, rows: Int, cols: Int) {
         self.rows = rows; self.cols = cols
         rowBytes = (cols + 7) / 8
-        bits = .allocate(capacity: rows * rowBytes + 8)
-        bits.initialize(repeating: 0, count: rows * rowBytes + 8)
+        bits = allocateWeightBytes(rows * rowBytes + 8)
         for r in 0..<rows {
             for c in 0..<cols where w[r * cols + c] >= 0 { bits[r * rowBytes + c / 8] |= 1 << UInt8(c % 8) }
         }
@@ -33,8 +32,7 @@ public final class PackedSigns {
         precondition(stored.count == (rows * cols + 7) / 8, "\(stored.count) bytes do not hold \(rows)×\(cols) signs")
         self.rows = rows; self.cols = cols
         rowBytes = (cols + 7) / 8
-        bits = .allocate(capacity: rows * rowBytes + 8)
-        bits.initialize(repeating: 0, count: rows * rowBytes + 8)
+        bits = allocateWeightBytes(rows * rowBytes + 8)
         if cols % 8 == 0 {
             stored.withUnsafeBufferPointer { bits.update(from: $0.baseAddress!, count: stored.count) }
         } else {
@@ -51,7 +49,7 @@ public final class PackedSigns {
         PackedSigns(stored: randomBytes((rows * cols + 7) / 8, using: &rng), rows: rows, cols: cols)
     }
 
-    deinit { bits.deallocate() }
+    deinit { freeWeightBytes(bits) }
 
     /// The bytes the signs occupy (the spare read-ahead bytes excluded).
     public var byteCount: Int { rows * rowBytes }

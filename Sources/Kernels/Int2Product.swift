@@ -45,14 +45,13 @@ public final class PackedCodes2 {
         groups = (cols + groupSize - 1) / groupSize
         rowBytes = (cols + 63) / 64 * 16
         precondition(scales.count == rows * groups && zeros.count == rows * groups)
-        codes = .allocate(capacity: rows * rowBytes + 64)
-        codes.initialize(repeating: 0, count: rows * rowBytes + 64)
+        codes = allocateWeightBytes(rows * rowBytes + 64)
         // Eight spare entries: the kernel reads scales eight at a time.
         self.scales = scales.map { Float16($0).bitPattern } + [UInt16](repeating: 0, count: 8)
         self.zeros = zeros.map { Float16($0).bitPattern } + [UInt16](repeating: 0, count: 8)
     }
 
-    deinit { codes.deallocate() }
+    deinit { freeWeightBytes(codes) }
 
     /// Bytes of codes, scales and zeros (the spare read-ahead bytes excluded).
     public var byteCount: Int { rows * rowBytes + 4 * rows * groups }

@@ -141,6 +141,22 @@ final class PackedProductTests: XCTestCase {
     /// must hold: the result is still exact, one token or four. (The kernel's
     /// 2·Σ is taken in 64 bits; in 32 it overflowed, which is undefined in C
     /// though it wrapped back to the right value here: a sanitizer build shows it.)
+    func testWeightsPastTwoMebibytes() {
+        // Buffers this large are 2 MiB-aligned and offered huge pages; the product must not notice.
+        var rng = SeededGenerator(seed: 5)
+        let (rows, cols) = (4099, 4160)
+        let signs = PackedSigns.random(rows: rows, cols: cols, using: &rng)
+        XCTAssertGreaterThanOrEqual(signs.byteCount, 1 << 21)
+        XCTAssertEqual(Int(bitPattern: signs.bits) % (1 << 21), 0)
+        XCTAssertEqual(signs.bits[rows * signs.rowBytes], 0, "the spare read-ahead bytes start zeroed")
+        let a = random(cols, &rng)
+        var fast = [Float](repeating: 0, count: rows), rounded = fast
+        let scratch = QuantizedActivations(tokens: 1, cols: cols, padTo: 64)
+        a.withUnsafeBufferPointer { binaryProduct(&fast, signs, $0.baseAddress!, tokens: 1, scratch: scratch) }
+        naiveBinaryProduct(&rounded, signs, dequantized(scratch, tokens: 1), tokens: 1)
+        for r in 0..<rows { XCTAssertEqual(fast[r], rounded[r], accuracy: 1e-5 * max(1, abs(rounded[r])), "row \(r)") }
+    }
+
     func testBinaryKernelAtTheWidestRow() {
         let (rows, cols) = (4, 1 << 16)
         let w = [Float](repeating: 1, count: rows * cols)
