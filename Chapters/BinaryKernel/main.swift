@@ -307,7 +307,9 @@ struct BinaryKernel: ParsableCommand {
         text += "On one thread the BinaryMoS model decodes **\(String(format: "%.2f", mos.tokensPerSecond)) tokens/s**, "
         text += "\(String(format: "%.1f", mos.tokensPerSecond / fp.tokensPerSecond))× the float model "
         text += "(\(String(format: "%.2f", fp.tokensPerSecond)) tokens/s, scaled from \(fp.layersRun) of its 32 blocks) and "
-        text += "\(String(format: "%.0f", 100 * (one.tokensPerSecond / mos.tokensPerSecond - 1))) % slower than OneBit; "
+        let gap = 100 * (one.tokensPerSecond / mos.tokensPerSecond - 1)   // > 0: BinaryMoS takes longer
+        text += abs(gap) < 0.5 ? "as fast as OneBit; "
+            : "\(String(format: "%.0f", abs(gap))) % \(gap > 0 ? "slower" : "faster") than OneBit; "
         text += "the router and the mixing of scales take \(String(format: "%.1f", routing * 1000)) ms of its "
         text += "\(String(format: "%.1f", mos.secondsPerToken * 1000)) ms a token. The sign products take "
         let c = bench.config, headBytes = 4 * c.vocabulary * c.dim
