@@ -263,7 +263,7 @@ struct BinaryKernel: ParsableCommand {
         bench.threads = Array(Set([1, options.threads])).sorted()
         let layouts: [DecodeBenchmark.Layout] = [.fp, .onebit, .mos, .rtn2]
         let results = bench.run(layouts)
-        let bandwidth = Dictionary(results.map { ($0.threads, $0.readBytesPerSecond) }, uniquingKeysWith: max)
+        let bandwidth = DecodeBenchmark.readReference(results)
         let names: [DecodeBenchmark.Layout: String] = [.fp: "float32", .onebit: "OneBit", .mos: "BinaryMoS E=4", .rtn2: "2-bit g128"]
         func result(_ layout: DecodeBenchmark.Layout, _ threads: Int) -> DecodeBenchmark.Result {
             results.first { $0.method == layout.rawValue && $0.threads == threads }!

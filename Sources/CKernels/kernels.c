@@ -429,8 +429,8 @@ static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int ro
 // with the matching (reordered) activations, all into one vector of int32
 // lanes. Lanes 4b … 4b + 3 then hold block b's sum, so one multiply by the
 // blocks' group scales (16-bit, widened and spread over the lanes by a
-// permute) and an add finish the 256 columns. The zero points' share, Σ_g scale · zero · Σ q over the group, is
-// subtracted once per row. With two planes the codes, once shifted, meet both
+// permute) and an add finish the 256 columns. The zero points' share,
+// Σ_g scale · zero · Σ q over the group, is subtracted once per row. With two planes the codes, once shifted, meet both
 // planes' activations, and the two sums join as hi · CK_LO_STEPS + lo before
 // scaling. Four rows share every load of the activations. Needs groups of 64
 // or 128 columns or a multiple of 256, and scales readable 8 entries past each

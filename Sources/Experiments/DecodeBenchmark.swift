@@ -78,6 +78,12 @@ public struct DecodeBenchmark {
         }
     }
 
+    /// The read reference at each thread count: the fastest read measured
+    /// anywhere in the run, so that no method is set against a slow moment.
+    public static func readReference(_ results: [Result]) -> [Int: Double] {
+        Dictionary(results.map { ($0.threads, $0.readBytesPerSecond) }, uniquingKeysWith: max)
+    }
+
     /// Times each layout in turn on one model: the embedding, norms and head
     /// are made once and each layout's layers take their places in the blocks
     /// (the float layout's in the first blocks only, which alone then run), so

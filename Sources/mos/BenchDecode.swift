@@ -68,8 +68,7 @@ struct BenchDecode: ParsableCommand {
         (bench.tokens, bench.rounds, bench.layers, bench.floatLayers) = (tokens, rounds, layers, floatLayers)
         (bench.experts, bench.precision, bench.threads) = (experts, activations, counts)
         let results = bench.run(layouts)
-        // The reference is the fastest read at that thread count over the whole run.
-        let bandwidth = Dictionary(results.map { ($0.threads, $0.readBytesPerSecond) }, uniquingKeysWith: max)
+        let bandwidth = DecodeBenchmark.readReference(results)
         let float = Dictionary(results.filter { $0.method == "fp" }.map { ($0.threads, $0.tokensPerSecond) }) { a, _ in a }
         let report = DecodeReport(shape: shape, dim: config.dim, ffn: config.ffnHidden, heads: config.heads,
                                   vocabulary: config.vocabulary, tokens: tokens, rounds: rounds,
