@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
@@ -33,6 +34,44 @@ static inline float half_to_float(uint16_t h) {
 }
 
 static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+// One token's rows shared among threads (ck_binary_token_shared). Share p is
+// [front, back) packed in one word, on a cache line of its own: its owner
+// takes pieces from the front, and a thread whose own share is done takes
+// pieces from the back of the others', so that no thread waits long on a
+// slower one. Rows are independent, so who computes a row changes nothing.
+typedef struct { _Alignas(64) _Atomic uint64_t span; } row_share;
+
+void ck_share_rows(void *shares, int parts, int rows) {
+    row_share *s = shares;
+    for (int p = 0; p < parts; p++) {
+        uint64_t front = (uint64_t)rows * p / parts / 8 * 8;
+        uint64_t back = p + 1 == parts ? (uint64_t)rows : (uint64_t)rows * (p + 1) / parts / 8 * 8;
+        atomic_store_explicit(&s[p].span, front << 32 | back, memory_order_relaxed);
+    }
+}
+
+// The next piece of at most `grain` rows for thread `part`; 0 when none is left.
+static int take_rows(row_share *s, int parts, int part, int grain, int *row0, int *row1) {
+    for (int k = 0; k < parts; k++) {
+        row_share *share = &s[(part + k) % parts];
+        uint64_t span = atomic_load_explicit(&share->span, memory_order_relaxed);
+        for (;;) {
+            uint32_t front = (uint32_t)(span >> 32), back = (uint32_t)span;
+            if (front >= back) break;
+            uint32_t cut = k == 0 ? (back - front > (uint32_t)grain ? front + grain : back)
+                                  : (back - front > (uint32_t)grain ? back - grain : front);
+            uint64_t taken = k == 0 ? (uint64_t)cut << 32 | back : (uint64_t)front << 32 | cut;
+            if (atomic_compare_exchange_weak_explicit(&share->span, &span, taken, memory_order_relaxed,
+                                                      memory_order_relaxed)) {
+                *row0 = (int)(k == 0 ? front : cut);
+                *row1 = (int)(k == 0 ? cut : back);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
 
 // Prefetching. Decoding reads each weight once, from memory rather than cache.
 // The fast paths multiply a group of rows at a time (eight or four), which at
@@ -288,13 +327,17 @@ static const int8_t *transposed_copy(const int8_t *q, int count) {
 // 17.5. The eight rows' sums are then reduced together (sum_rows8).
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
 static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *hi,
-                                       int paddedCols, const int planes, const int gfni, int32_t *o) {
+                                       int paddedCols, const int planes, const int gfni, int32_t *o,
+                                       row_share *shares, int parts, int part, int grain, float scale, float *f) {
     const __m512i ones = _mm512_set1_epi8(1), zero = _mm512_setzero_si512();
     const __m512i bitOfLane = _mm512_set_epi64(0x80ll << 56, 0x40ll << 56, 0x20ll << 56, 0x10ll << 56,
                                                0x08ll << 56, 0x04ll << 56, 0x02ll << 56, 0x01ll << 56);
     const int32_t total = (int32_t)value_sum(hi, paddedCols, planes, 0, paddedCols);   // mod 2³², as the sums
     if (gfni) hi = transposed_copy(hi, planes * paddedCols);
     const int8_t *lo = hi + paddedCols;
+    // [row0, row1) once, or the pieces this thread takes from the shares.
+    for (int more = shares ? take_rows(shares, parts, part, grain, &row0, &row1) : 1; more;
+         more = shares ? take_rows(shares, parts, part, grain, &row0, &row1) : 0)
     for (int r = row0; r < row1; r += 8) {
         // A last group of fewer than eight rows repeats its final row.
         const uint8_t *b[8];
@@ -316,7 +359,9 @@ static inline void binary_token_avx512(const uint8_t *bits, size_t rowBytes, int
         if (planes == 2) sums = _mm256_add_epi32(_mm256_mullo_epi32(sums, _mm256_set1_epi32(CK_LO_STEPS)), sum_rows8(l));
         // 2 · Σ − total in int32 lanes: the result fits, so wrapping on the way changes nothing.
         sums = _mm256_sub_epi32(_mm256_slli_epi32(sums, 1), _mm256_set1_epi32(total));
-        _mm512_mask_storeu_epi32(o + r, (__mmask16)((1u << (row1 - r < 8 ? row1 - r : 8)) - 1), _mm512_castsi256_si512(sums));
+        const __mmask16 written = (__mmask16)((1u << (row1 - r < 8 ? row1 - r : 8)) - 1);
+        if (f) _mm512_mask_storeu_ps(f + r, written, _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtepi32_ps(sums), _mm256_set1_ps(scale))));
+        else _mm512_mask_storeu_epi32(o + r, written, _mm512_castsi256_si512(sums));
     }
 }
 // end region: binary-avx512
@@ -400,14 +445,25 @@ static void blocks_avx512(const uint8_t *const bits[3], size_t rowBytes, int blo
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
+static void binary_token_paths(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
+                               int paddedCols, int planes, int32_t *out, row_share *shares, int parts, int part,
+                               int grain, float scale, float *f) {
+    int gfni = ck_path() == 3;
+    if (planes == 2 && gfni)
+        binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, 1, out, shares, parts, part, grain, scale, f);
+    else if (gfni)
+        binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, 1, out, shares, parts, part, grain, scale, f);
+    else if (planes == 2)
+        binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, 0, out, shares, parts, part, grain, scale, f);
+    else
+        binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, 0, out, shares, parts, part, grain, scale, f);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
 static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int row1, const int8_t *q,
                           size_t qStride, int paddedCols, int planes, int tokens, int32_t *out, size_t outStride) {
     if (tokens == 1) {
-        int gfni = ck_path() == 3;
-        if (planes == 2 && gfni) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, 1, out);
-        else if (gfni) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, 1, out);
-        else if (planes == 2) binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 2, 0, out);
-        else binary_token_avx512(bits, rowBytes, row0, row1, q, paddedCols, 1, 0, out);
+        binary_token_paths(bits, rowBytes, row0, row1, q, paddedCols, planes, out, NULL, 0, 0, 0, 0, NULL);
         return;
     }
     for (int t0 = 0; t0 < tokens; t0 += 4) {
@@ -716,6 +772,30 @@ void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1, cons
     }
 #endif
     binary_portable(bits, rowBytes, row0, row1, q, qStride, paddedCols, planes, tokens, out, outStride);
+}
+
+void ck_binary_token_shared(const uint8_t *bits, size_t rowBytes, const int8_t *q, int paddedCols, int planes,
+                            float scale, float *out, void *shares, int parts, int part) {
+    // Pieces of about 64 KiB of bits: a few microseconds each, so a claim costs little and a
+    // slower thread leaves at most that much to wait for.
+    int grain = (int)(65536 / rowBytes) / 8 * 8;
+    grain = grain < 8 ? 8 : grain;
+#if defined(__x86_64__)
+    if (ck_path() >= 2) {
+        binary_token_paths(bits, rowBytes, 0, 0, q, paddedCols, planes, NULL, shares, parts, part, grain, scale, out);
+        return;
+    }
+#endif
+    int row0, row1;
+    while (take_rows(shares, parts, part, grain, &row0, &row1)) {
+        // The sums in out's place, then scaled there.
+        ck_binary_i8(bits, rowBytes, row0, row1, q, 0, paddedCols, planes, 1, (int32_t *)(void *)out, 0);
+        for (int r = row0; r < row1; r++) {
+            int32_t sum;
+            memcpy(&sum, out + r, 4);
+            out[r] = (float)sum * scale;
+        }
+    }
 }
 
 void ck_binary_blocks_i8(const uint8_t *const bits[3], size_t rowBytes, int blockCols, int blocks, int row0, int row1,

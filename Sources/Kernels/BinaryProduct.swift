@@ -71,7 +71,7 @@ func randomBytes(_ count: Int, using rng: inout some RandomNumberGenerator) -> [
 
 /// out[t, r] = Σ_j sign(r, j) · a[t, j] for `tokens` rows of activations
 /// a [tokens, cols]: the integer kernel (AVX-512 VNNI where the CPU has it),
-/// rows split across threads. `scratch` holds the rounded activations, and
+/// rows split across threads (for one token, shared as they go). `scratch` holds the rounded activations, and
 /// its precision says how finely they are rounded.
 public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int,
                           scratch: QuantizedActivations) {
@@ -79,6 +79,21 @@ public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstF
     precondition(scratch.tokens >= tokens && scratch.cols == signs.cols && scratch.paddedCols % 64 == 0)
     scratch.quantize(a, tokens: tokens)
     let n = signs.rows
+    if tokens == 1 {
+        // Decoding: a thread done with its rows takes over some of a slower one's (ck_binary_token_shared).
+        let parts = max(1, min(Threads.count, n / 64))
+        withUnsafeTemporaryAllocation(byteCount: 64 * parts, alignment: 64) { shares in
+            ck_share_rows(shares.baseAddress, Int32(parts), Int32(n))
+            parallelChunks(parts) { range in
+                for part in range {
+                    ck_binary_token_shared(signs.bits, signs.rowBytes, scratch.values, Int32(scratch.paddedCols),
+                                           Int32(scratch.planes), scratch.scales[0], out, shares.baseAddress,
+                                           Int32(parts), Int32(part))
+                }
+            }
+        }
+        return
+    }
     let sums = scratch.integerSums(tokens * n)
     parallelChunks(n, minimumChunk: 64) { rows in
         ck_binary_i8(signs.bits, signs.rowBytes, Int32(rows.lowerBound), Int32(rows.upperBound), scratch.values,

@@ -5,7 +5,9 @@ import CKernels
 
 /// How many threads the numerical code uses. Every command takes `--threads N`
 /// and sets this once; results are bit-for-bit reproducible at a fixed count,
-/// because work is always split into the same contiguous chunks.
+/// because work is always split into the same contiguous chunks (or, where
+/// every row is computed alone, handed out as threads free up: one token's
+/// binary product, ck_binary_token_shared).
 public enum Threads {
     nonisolated(unsafe) public private(set) static var count = 1
 

@@ -108,6 +108,50 @@ final class PackedProductTests: XCTestCase {
         } }
     }
 
+    /// One token's rows shared among threads (ck_binary_token_shared): whichever
+    /// part takes whichever piece, each row gets the static kernel's value, bit
+    /// for bit. One part alone takes every piece, parts in any order leave
+    /// nothing twice, and real threads race for the pieces.
+    func testSharedRowsGiveTheSameProduct() {
+        var rng = SeededGenerator(seed: 9)
+        let (rows, cols) = (1003, 4160)   // pieces of 120 rows; shares and the last group short of a multiple of 8
+        let signs = PackedSigns.random(rows: rows, cols: cols, using: &rng)
+        let a = random(cols, &rng)
+        for precision in ActivationPrecision.allCases {
+            let scratch = QuantizedActivations(tokens: 1, cols: cols, padTo: 64, precision: precision)
+            a.withUnsafeBufferPointer { scratch.quantize($0.baseAddress!, tokens: 1) }
+            var sums = [Int32](repeating: 0, count: rows)
+            ck_binary_i8(signs.bits, signs.rowBytes, 0, Int32(rows), scratch.values, 0, Int32(scratch.paddedCols),
+                         Int32(scratch.planes), 1, &sums, 0)
+            let expected = sums.map { Float($0) * scratch.scales[0] }
+            func shared(parts: Int, calling order: [Int]) -> [Float] {
+                var out = [Float](repeating: .nan, count: rows)
+                withUnsafeTemporaryAllocation(byteCount: 64 * parts, alignment: 64) { shares in
+                    ck_share_rows(shares.baseAddress, Int32(parts), Int32(rows))
+                    for part in order {
+                        ck_binary_token_shared(signs.bits, signs.rowBytes, scratch.values, Int32(scratch.paddedCols),
+                                               Int32(scratch.planes), scratch.scales[0], &out, shares.baseAddress,
+                                               Int32(parts), Int32(part))
+                    }
+                }
+                return out
+            }
+            func check(_ out: [Float], _ how: String) {
+                if let r = out.indices.first(where: { out[$0] != expected[$0] }) {   // NaN: a row no part wrote
+                    XCTFail("\(precision), \(how): row \(r) is \(out[r]), not \(expected[r])")
+                }
+            }
+            check(shared(parts: 3, calling: [1]), "part 1 of 3 alone")
+            check(shared(parts: 3, calling: [2, 0, 1]), "parts 2, 0, 1")
+            check(shared(parts: 1, calling: [0]), "one part")
+            for _ in 0..<20 {
+                var out = [Float](repeating: .nan, count: rows)
+                a.withUnsafeBufferPointer { binaryProduct(&out, signs, $0.baseAddress!, tokens: 1, scratch: scratch) }
+                check(out, "two threads")
+            }
+        }
+    }
+
     /// The per-block products of three planes (BiLLM's layer) against sums
     /// over each block's columns of the rounded activations.
     func testBlockProductsMatchNaive() {

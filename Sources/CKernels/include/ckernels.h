@@ -39,6 +39,18 @@ void ck_binary_i8(const uint8_t *bits, size_t rowBytes, int row0, int row1,
                   const int8_t *q, size_t qStride, int paddedCols, int planes, int tokens,
                   int32_t *out, size_t outStride);
 
+// The same product for one token, with the rows shared among `parts`
+// threads, each calling this once with its `part` (0 ≤ part < parts):
+//   out[r] = scale · Σ_j sign(r, j) · value(j)      (float)
+// shares: parts × 64 bytes, 64-byte aligned, set by ck_share_rows(shares,
+// parts, rows) before any thread starts. A thread begins on its own
+// contiguous share and, when done, takes pieces from the ends of the others';
+// which thread computes a row depends on timing, the result does not. Every
+// row is done once all parts have returned, or once any one part has.
+void ck_share_rows(void *shares, int parts, int rows);
+void ck_binary_token_shared(const uint8_t *bits, size_t rowBytes, const int8_t *q, int paddedCols, int planes,
+                            float scale, float *out, void *shares, int parts, int part);
+
 // Binary products per block of columns, for three sign planes of one layout
 // at once (BiLLM's and ARB's packed layer): for rows [row0, row1),
 //   out[((t * outRows + r) * blocks + b) * 3 + k] = Σ_{j in block b} sign_k(r, j) · value(t, j)
