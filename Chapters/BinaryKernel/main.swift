@@ -262,7 +262,8 @@ struct BinaryKernel: ParsableCommand {
  rows once; it shares them. Each thread starts on its own part and, when
  done, takes pieces of about 64 KiB from the end of another's
  (`ck_binary_token_shared`). A row's sum is computed alone, so which thread
- takes it never changes its value.
+ takes it never changes its value. The scale mixing reads its 16-bit scales
+ from memory as the products do, so it splits across the threads too.
  */
     func decode(_ settings: Profile, _ folder: URL) throws {
         var bench = DecodeBenchmark(config: DecodeBenchmark.shapes["llama-1-7b"]!)

@@ -38,6 +38,7 @@ public final class PackedMixtureOfScales {
         let (m, n, E) = (inFeatures, outFeatures, experts)
         precondition(tokens <= scratch.tokens && scratch.activations.cols == m)
         let gates = scratch.gates, scaled = scratch.scaled
+        // The router stays on this thread: split across two, its E dot products were no faster.
         if let router {
             StepProfile.measure(.router) {
                 for t in 0..<tokens {
@@ -50,17 +51,15 @@ public final class PackedMixtureOfScales {
             gates.update(repeating: 1, count: tokens)
         }
         StepProfile.measure(.scaleMixing) {
-            for t in 0..<tokens {
-                if let inputScale {
-                    mix(scaled + t * m, inputScale, gates: gates + t * E, experts: E, width: m, times: x + t * m)
-                } else {
-                    (scaled + t * m).update(from: x + t * m, count: m)
-                }
+            if let inputScale {
+                mix(scaled, inputScale, gates: gates, experts: E, width: m, tokens: tokens, times: x)
+            } else {
+                scaled.update(from: x, count: tokens * m)
             }
         }
         binaryProduct(y, signs, scaled, tokens: tokens, scratch: scratch.activations)
         StepProfile.measure(.scaleMixing) {
-            for t in 0..<tokens { mix(y + t * n, outputScale, gates: gates + t * E, experts: E, width: n, times: y + t * n) }
+            mix(y, outputScale, gates: gates, experts: E, width: n, tokens: tokens, times: y)
         }
     }
 
@@ -97,29 +96,35 @@ func dot(_ w: [Float16], offset: Int, _ x: ConstFloatPointer, count: Int) -> Flo
     }
 }
 
-/// out[i] = (Σ_e g[e] · S[e, i]) · v[i] for i < width: a token's mixed scale
-/// applied to a vector (out may be v).
-@inline(__always)
-func mix(_ out: FloatPointer, _ scales: [Float16], gates g: ConstFloatPointer, experts: Int, width: Int,
+/// out[t, i] = (Σ_e g[t, e] · S[e, i]) · v[t, i] for i < width: each token's
+/// mixed scale applied to its vector (out may be v). The scales come from
+/// memory, as the product's signs do, so the threads share the columns, in
+/// whole blocks of 16: any split gives the same numbers.
+func mix(_ out: FloatPointer, _ scales: [Float16], gates: ConstFloatPointer, experts: Int, width: Int, tokens: Int,
          times v: ConstFloatPointer) {
     scales.withUnsafeBufferPointer { sp in
         let s = sp.baseAddress!
-        var i = 0
-        while i + 16 <= width {
-            var mixed = SIMD16<Float>()
-            for e in 0..<experts {
-                mixed += g[e] * SIMD16<Float>(UnsafeRawPointer(s + e * width + i).loadUnaligned(as: SIMD16<Float16>.self))
+        parallelChunks((width + 15) / 16, minimumChunk: 64) { blocks in
+            let end = min(width, 16 * blocks.upperBound)
+            for t in 0..<tokens {
+                let (g, o, x) = (gates + t * experts, out + t * width, v + t * width)
+                var i = 16 * blocks.lowerBound
+                while i + 16 <= end {
+                    var mixed = SIMD16<Float>()
+                    for e in 0..<experts {
+                        mixed += g[e] * SIMD16<Float>(UnsafeRawPointer(s + e * width + i).loadUnaligned(as: SIMD16<Float16>.self))
+                    }
+                    let value = mixed * UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(o + i).storeBytes(of: value, as: SIMD16<Float>.self)
+                    i += 16
+                }
+                while i < end {
+                    var mixed: Float = 0
+                    for e in 0..<experts { mixed += g[e] * Float(s[e * width + i]) }
+                    o[i] = mixed * x[i]
+                    i += 1
+                }
             }
-            let value = mixed * UnsafeRawPointer(v + i).loadUnaligned(as: SIMD16<Float>.self)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: value, as: SIMD16<Float>.self)
-            i += 16
-        }
-        while i < width {
-            var mixed: Float = 0
-            for e in 0..<experts { mixed += g[e] * Float(s[e * width + i]) }
-            out[i] = mixed * v[i]
-            i += 1
         }
     }
 }
-

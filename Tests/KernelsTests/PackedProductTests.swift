@@ -152,6 +152,49 @@ final class PackedProductTests: XCTestCase {
         }
     }
 
+    /// BinaryMoS's packed layer against its formula in Double, with the router and
+    /// scales as stored (16 bits), at widths where the mixing and the product
+    /// split across threads; one thread and two give the same numbers, bit for bit.
+    func testMixtureOfScalesLayerMatchesFormula() {
+        var rng = SeededGenerator(seed: 10)
+        let (m, n, E) = (2100, 1030, 4)   // columns past the last block of 16
+        let w = random(n * m, &rng), router = random(E * m, &rng).map { 0.05 * $0 }
+        let inputScale = (0..<(E * m)).map { _ in 0.5 + Float(rng.uniform()) }
+        let outputScale = (0..<(E * n)).map { _ in 0.5 + Float(rng.uniform()) }
+        let signs = w.withUnsafeBufferPointer { PackedSigns($0.baseAddress!, rows: n, cols: m) }
+        let layer = PackedMixtureOfScales(signs: signs, experts: E, router: router, inputScale: inputScale,
+                                          outputScale: outputScale)
+        func stored(_ v: Float) -> Double { Double(Float(Float16(v))) }
+        for tokens in [1, 3] {
+            let x = random(tokens * m, &rng)
+            var outputs: [[Float]] = []
+            for threads in [1, 2] {
+                Threads.use(threads)
+                var y = [Float](repeating: .nan, count: tokens * n)
+                let scratch = PackedMixtureOfScales.Scratch(tokens: tokens, layer: layer)
+                x.withUnsafeBufferPointer { layer.forward(&y, $0.baseAddress!, tokens: tokens, scratch: scratch) }
+                outputs.append(y)
+            }
+            if let i = outputs[0].indices.first(where: { outputs[0][$0] != outputs[1][$0] }) {
+                XCTFail("\(tokens) token(s): output \(i) is \(outputs[1][i]) on two threads, \(outputs[0][i]) on one")
+            }
+            for t in 0..<tokens {
+                let xt = (0..<m).map { Double(x[t * m + $0]) }
+                let logits = (0..<E).map { e in (0..<m).reduce(0.0) { $0 + stored(router[e * m + $1]) * xt[$1] } }
+                let exps = logits.map { exp($0 - logits.max()!) }, g = exps.map { $0 / exps.reduce(0, +) }
+                let scaled = (0..<m).map { j in xt[j] * (0..<E).reduce(0.0) { $0 + g[$1] * stored(inputScale[$1 * m + j]) } }
+                // The product rounds the scaled activations to 16 bits: half a step per column at most.
+                let step = scaled.map(abs).max()! / 127 / Double(CK_LO_STEPS)
+                for r in 0..<n {
+                    let sOut = (0..<E).reduce(0.0) { $0 + g[$1] * stored(outputScale[$1 * n + r]) }
+                    let expected = sOut * (0..<m).reduce(0.0) { $0 + Double(signs.sign(r, $1)) * scaled[$1] }
+                    XCTAssertEqual(Double(outputs[1][t * n + r]), expected, accuracy: sOut * (step / 2 * Double(m) + 1e-3),
+                                   "token \(t) of \(tokens), row \(r)")
+                }
+            }
+        }
+    }
+
     /// The per-block products of three planes (BiLLM's layer) against sums
     /// over each block's columns of the rounded activations.
     func testBlockProductsMatchNaive() {
