@@ -258,9 +258,9 @@ struct BinaryKernel: ParsableCommand {
  On more than one thread each of a token's 224 products ends by waiting for
  its slowest thread, and on a shared machine one thread is often a little
  behind: counted in the thread pool on the two-core Xeon this was built on,
- those waits came to 3–13 % of a product's time. So decoding does not split a product's
- rows once; it shares them. Each thread starts on its own part and, when
- done, takes pieces of about 64 KiB from the end of another's
+ those waits came to 3–13 % of a product's time. So decoding does not split
+ a product's rows once; it shares them. Each thread starts on its own part
+ and, when done, takes pieces of about 64 KiB from the end of another's
  (`ck_binary_token_shared`). A row's sum is computed alone, so which thread
  takes it never changes its value. The scale mixing reads its 16-bit scales
  from memory as the products do, so it splits across the threads too.

@@ -71,8 +71,9 @@ func randomBytes(_ count: Int, using rng: inout some RandomNumberGenerator) -> [
 
 /// out[t, r] = Σ_j sign(r, j) · a[t, j] for `tokens` rows of activations
 /// a [tokens, cols]: the integer kernel (AVX-512 VNNI where the CPU has it),
-/// rows split across threads (for one token, shared as they go). `scratch` holds the rounded activations, and
-/// its precision says how finely they are rounded.
+/// rows split across threads (for one token, shared as they go). `scratch`
+/// holds the rounded activations, and its precision says how finely they are
+/// rounded.
 public func binaryProduct(_ out: FloatPointer, _ signs: PackedSigns, _ a: ConstFloatPointer, tokens: Int,
                           scratch: QuantizedActivations) {
     let probe = StepProfile.probe(.linearForward); defer { probe.end() }
