@@ -223,13 +223,9 @@ final class PackedProductTests: XCTestCase {
         }
     }
 
-    /// At the widest row a model config allows (65,536 columns), a constant
-    /// token on all-positive signs sums to the largest value the int32 sums
-    /// must hold: the result is still exact, one token or four. (The kernel's
-    /// 2·Σ is taken in 64 bits; in 32 it overflowed, which is undefined in C
-    /// though it wrapped back to the right value here: a sanitizer build shows it.)
+    /// Buffers of 2 MiB or more are 2 MiB-aligned and offered huge pages; the
+    /// product must not notice.
     func testWeightsPastTwoMebibytes() {
-        // Buffers this large are 2 MiB-aligned and offered huge pages; the product must not notice.
         var rng = SeededGenerator(seed: 5)
         let (rows, cols) = (4099, 4160)
         let signs = PackedSigns.random(rows: rows, cols: cols, using: &rng)
@@ -244,6 +240,13 @@ final class PackedProductTests: XCTestCase {
         for r in 0..<rows { XCTAssertEqual(fast[r], rounded[r], accuracy: 1e-5 * max(1, abs(rounded[r])), "row \(r)") }
     }
 
+    /// At the widest row a model config allows (65,536 columns), a constant
+    /// token on all-positive signs sums to the largest value the int32 sums
+    /// must hold: the result is still exact, one token or four. (The batched
+    /// kernel takes 2·Σ in 64 bits: in 32 it overflowed, which is undefined in
+    /// C scalars though it wrapped back to the right value, as a sanitizer build
+    /// showed. The one-token kernel forms 2·Σ − Σ q in int32 vector lanes, where
+    /// wrapping is defined.)
     func testBinaryKernelAtTheWidestRow() {
         let (rows, cols) = (4, 1 << 16)
         let w = [Float](repeating: 1, count: rows * cols)
