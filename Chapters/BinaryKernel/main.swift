@@ -272,7 +272,7 @@ struct BinaryKernel: ParsableCommand {
  into L1, and one of the group after it, into L2, from where the next
  group's own requests soon bring it up. With only the first request some
  lines were still on their way; the second took BinaryMoS's products from
- 70.3 to 66.0 ms a token on one thread and from 38.6 to 35.6 on two (rounds
+ 70.3 to 65.9 ms a token on one thread and from 38.6 to 35.6 on two (rounds
  alternated in one process).
  */
     func decode(_ settings: Profile, _ folder: URL) throws {

@@ -85,7 +85,7 @@ static int take_rows(row_share *s, int parts, int part, int grain, int *row0, in
 // work, so some lines were still on their way when needed: the one-token
 // paths also ask for the group after next, into L2 only, from where the next
 // step's request finds it. That took BinaryMoS's products at LLaMA-7B shape
-// from 70.3 to 66.0 ms a token on one thread and from 38.6 to 35.6 on two
+// from 70.3 to 65.9 ms a token on one thread and from 38.6 to 35.6 on two
 // (paired in one process), and 2-bit's from 165 to 155 on one. Prefetches
 // never fault; the requests past a range's last row are wasted, nothing more.
 
