@@ -82,12 +82,13 @@ static int take_rows(row_share *s, int parts, int part, int grain, int *row0, in
 // are in cache when its turn comes: at LLaMA-7B's shapes this took a decoded
 // token's products from 148 to 87 ms (binary) and from 358 to 155 ms (2-bit)
 // on one thread of a Xeon. One group ahead is about one trip to memory of
-// work, so some lines were still on their way when needed: the one-token
-// paths also ask for the group after next, into L2 only, from where the next
-// step's request finds it. That took BinaryMoS's products at LLaMA-7B shape
-// from 70.3 to 65.9 ms a token on one thread and from 38.6 to 35.6 on two
-// (paired in one process), and 2-bit's from 165 to 155 on one. Prefetches
-// never fault; the requests past a range's last row are wasted, nothing more.
+// work, so some lines were still on their way when needed: the binary
+// kernel's one-token path and the 2-bit kernel also ask for the group after
+// next, into L2 only, from where the next group's requests find it. That took
+// a further 6 % off BinaryMoS's products on one thread (70.3 to 65.9 ms a
+// token) and 8 % on two (38.6 to 35.6), and 6 % off 2-bit's on one (paired
+// in one process). Prefetches never fault; the requests past a range's last
+// row are wasted, nothing more.
 
 // Σ of the activation values over columns [c0, c1), planes joined: the
 // Σ q that the fast paths' 2 · Σ_selected q − Σ q subtracts.
