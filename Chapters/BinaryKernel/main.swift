@@ -265,15 +265,15 @@ struct BinaryKernel: ParsableCommand {
  takes it never changes its value. The scale mixing reads its 16-bit scales
  from memory as the products do, so it splits across the threads too.
 
- Every weight comes from memory, not cache, and a load that misses waits
- about as long as a group's loop takes. The hardware prefetcher follows a
- stream only inside a 4 KiB page, which at width 4,096 is one group of eight
- rows, so each step of a group's loop asks for a line of the next group,
- into L1, and one of the group after it, into L2, from where the next
- group's own requests soon bring it up. With only the first request some
- lines were still on their way; the second took BinaryMoS's products from
- 70.3 to 65.9 ms a token on one thread and from 38.6 to 35.6 on two (rounds
- alternated in one process).
+ Every weight comes from memory, not cache, and a group's loop (4 KiB of
+ bits at width 4,096, about 0.3 µs on one thread) lasts little longer than
+ one trip to memory. The hardware prefetcher follows a stream only inside a
+ 4 KiB page, which at width 4,096 is one group of eight rows, so each step
+ of a group's loop asks for a line of the next group, into L1, and one of
+ the group after it, into L2, from where the next group's own requests soon
+ bring it up. With only the first request some lines were still on their
+ way; the second took BinaryMoS's products from 70.3 to 65.9 ms a token on
+ one thread and from 38.6 to 35.6 on two (rounds alternated in one process).
  */
     func decode(_ settings: Profile, _ folder: URL) throws {
         var bench = DecodeBenchmark(config: DecodeBenchmark.shapes["llama-1-7b"]!)

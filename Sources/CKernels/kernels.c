@@ -81,14 +81,15 @@ static int take_rows(row_share *s, int parts, int part, int grain, int *row0, in
 // each step of its loop asks for one share of the next group's lines, which
 // are in cache when its turn comes: at LLaMA-7B's shapes this took a decoded
 // token's products from 148 to 87 ms (binary) and from 358 to 155 ms (2-bit)
-// on one thread of a Xeon. One group ahead is about one trip to memory of
-// work, so some lines were still on their way when needed: the binary
-// kernel's one-token path and the 2-bit kernel also ask for the group after
-// next, into L2 only, from where the next group's requests find it. That took
-// a further 6 % off BinaryMoS's products on one thread (70.3 to 65.9 ms a
-// token) and 8 % on two (38.6 to 35.6), and 6 % off 2-bit's on one (paired
-// in one process). Prefetches never fault; the requests past a range's last
-// row are wasted, nothing more.
+// on one thread of a Xeon. One group ahead is little more than one trip to
+// memory of work (4 KiB of bits, about 0.3 µs on one thread at 13.5 GB/s), so
+// some lines were still on their way when needed: the binary kernel's one-token
+// path and the 2-bit kernel also ask for the group after next, into L2 only,
+// from where the next group's requests find it. That took a further 6 % off
+// BinaryMoS's products on one thread (70.3 to 65.9 ms a token) and 8 % on two
+// (38.6 to 35.6), and 6 % off 2-bit's on one (paired in one process).
+// Prefetches never fault; the requests past a range's last row are wasted,
+// nothing more.
 
 // Σ of the activation values over columns [c0, c1), planes joined: the
 // Σ q that the fast paths' 2 · Σ_selected q − Σ q subtracts.
@@ -493,11 +494,11 @@ static void binary_avx512(const uint8_t *bits, size_t rowBytes, int row0, int ro
 // lanes. Lanes 4b … 4b + 3 then hold block b's sum, so one multiply by the
 // blocks' group scales (16-bit, widened and spread over the lanes by a
 // permute) and an add finish the 256 columns. The zero points' share,
-// Σ_g scale · zero · Σ q over the group, is subtracted once per row. With two planes the codes, once shifted, meet both
-// planes' activations, and the two sums join as hi · CK_LO_STEPS + lo before
-// scaling. Four rows share every load of the activations. Needs groups of 64
-// or 128 columns or a multiple of 256, and scales readable 8 entries past each
-// row's last.
+// Σ_g scale · zero · Σ q over the group, is subtracted once per row. With two
+// planes the codes, once shifted, meet both planes' activations, and the two
+// sums join as hi · CK_LO_STEPS + lo before scaling. Four rows share every
+// load of the activations. Needs groups of 64 or 128 columns or a multiple of
+// 256, and scales readable 8 entries past each row's last.
 __attribute__((target("avx512f,avx512bw,avx512vnni,f16c"), always_inline))
 static inline void int2_planes_avx512(const uint8_t *codes, size_t rowBytes, const uint16_t *scales,
                                       const uint16_t *zeros, int cols, int groups, int groupSize, int row0, int row1,
